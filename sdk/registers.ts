@@ -76,8 +76,8 @@ export interface RegisterMap<T extends RegisterDefs = RegisterDefs> {
   readonly size: number;
   readonly doc?: string;
   readonly defs: T;
-  /** Register names in offset order. */
-  readonly names: readonly (keyof T & string)[];
+  /** Register names in offset order. (Typed `string` so that any map is assignable to `RegisterMap`.) */
+  readonly names: readonly string[];
   /** @internal Register index covering each byte offset, -1 where none. */
   readonly slotByOffset: Int16Array;
   /** @internal Per register, in `names` order: bits a guest write stores / ignores / clears / sets; bits a read clears / hides. */
@@ -106,7 +106,7 @@ function fieldMask(f: FieldDef): number {
  * @public
  */
 export function defineRegisters<const T extends RegisterDefs>(name: string, defs: T, options: RegisterBlockOptions): RegisterMap<T> {
-  const names = (Object.keys(defs) as (keyof T & string)[]).sort((a, b) => defs[a]!.offset - defs[b]!.offset);
+  const names = Object.keys(defs).sort((a, b) => defs[a]!.offset - defs[b]!.offset);
   const slotByOffset = new Int16Array(options.size).fill(-1);
   const n = names.length;
   const rw = new Uint32Array(n), w1c = new Uint32Array(n), w1s = new Uint32Array(n);
@@ -257,7 +257,7 @@ export class RegisterFile<T extends RegisterDefs = RegisterDefs> {
   /** The register covering a byte offset, or undefined. */
   nameAt(offset: number): (keyof T & string) | undefined {
     const i = offset >= 0 && offset < this.map.size ? this.map.slotByOffset[offset]! : -1;
-    return i < 0 ? undefined : this.map.names[i];
+    return i < 0 ? undefined : (this.map.names[i] as keyof T & string);
   }
 
   /**
