@@ -9,3 +9,4 @@ export * from "./errno.js";
 export * from "./registers.js";
 export * from "./struct.js";
 export * from "./device.js";
+export * from "./kernel/index.js";
