@@ -110,6 +110,7 @@ export function emitDeclarations() {
 export async function extractApi({ local, strict }) {
   const { Extractor, ExtractorConfig } = await import("@microsoft/api-extractor");
   mkdirSync(distDir, { recursive: true });
+  mkdirSync(join(root, "etc"), { recursive: true });
   const changed = [];
   let errors = 0;
   for (const e of entries) {
@@ -117,9 +118,11 @@ export async function extractApi({ local, strict }) {
     const result = Extractor.invoke(config, { localBuild: local, showVerboseMessages: false });
     errors += result.errorCount;
     if (result.apiReportChanged && !local) changed.push(`etc/vdtb-${e.name}.api.md`);
-    if (result.errorCount > 0) continue;
-    copyFileSync(join(distDir, `${e.name}.d.ts`), join(distDir, `${e.name}.d.cts`));
-    copyFileSync(join(distDir, `${e.name}.d.ts`), join(linkedPackageDir, `${e.name}.d.ts`));
+    // Copy even after errors, so that later entries still resolve `vdtb/<entry>` and report their own problems.
+    const rollup = join(distDir, `${e.name}.d.ts`);
+    if (!existsSync(rollup)) continue;
+    copyFileSync(rollup, join(distDir, `${e.name}.d.cts`));
+    copyFileSync(rollup, join(linkedPackageDir, `${e.name}.d.ts`));
   }
   if (errors > 0) throw new Error(`api-extractor reported ${errors} error(s)`);
   if (changed.length > 0) {
