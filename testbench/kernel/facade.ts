@@ -1,0 +1,60 @@
+/**
+ * The per-driver kernel facade. Each kernel subsystem contributes a slice of the `Kernel`
+ * interface bound to an {@link Owner}; a driver's facade is all slices merged, so every call knows
+ * which driver made it (for leak attribution, fault-injection filters and reports).
+ *
+ * Subsystems register under {@link KERNEL_API_PART} (tsyringe multi-registration); the facade
+ * factory resolves them all.
+ */
+import type { InjectionToken } from "tsyringe";
+import type { Kernel } from "../../sdk/index.js";
+
+/** Who is calling the kernel: a driver (and the device it is bound to), or the kernel itself. @public */
+export interface Owner {
+  /** Driver name, or "kernel" for the testbench's own calls. */
+  readonly driver: string;
+  /** Device name when the call is made on behalf of a bound device. */
+  readonly device?: string;
+}
+
+/** The owner of the testbench's own calls. @public */
+export const KERNEL_OWNER: Owner = Object.freeze({ driver: "kernel" });
+
+/** A subsystem's contribution to the facade. @public */
+export interface KernelApiPart {
+  /** The slice of the facade this subsystem implements, bound to `owner`. */
+  api(owner: Owner): Partial<Kernel>;
+}
+
+/** Multi-registration token: every facade slice. @public */
+export const KERNEL_API_PART: InjectionToken<KernelApiPart> = Symbol("vdtb.kernel.apiPart");
+
+/**
+ * Merge slices into one facade object, keeping getters live (e.g. `jiffies`). Later slices do not
+ * override earlier ones silently: a duplicate name is a wiring error.
+ * @internal
+ */
+export function mergeFacade(parts: readonly Partial<Kernel>[]): Kernel {
+  const out = {};
+  for (const part of parts) {
+    for (const key of Object.getOwnPropertyNames(part)) {
+      if (Object.prototype.hasOwnProperty.call(out, key)) throw new Error(`kernel facade: "${key}" is provided twice`);
+      Object.defineProperty(out, key, Object.getOwnPropertyDescriptor(part, key)!);
+    }
+  }
+  return out as Kernel;
+}
+
+/**
+ * A facade that reports every call to a function no subsystem provides yet, instead of failing
+ * with "k.foo is not a function".
+ * @internal
+ */
+export function withMissingGuard(k: Kernel, onMissing: (name: string) => never): Kernel {
+  return new Proxy(k, {
+    get(target, prop, receiver) {
+      if (typeof prop === "string" && !(prop in target) && prop !== "then") return () => onMissing(prop);
+      return Reflect.get(target, prop, receiver);
+    },
+  });
+}
