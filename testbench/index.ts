@@ -1,9 +1,29 @@
 /**
- * The testbench: simulated SoC, kernel facade, checks and harness. Published as `vdtb/testbench`.
+ * vdtb/testbench: the simulator side. Boot a {@link Testbench} and reach the SoC components
+ * through `tb.soc`.
  * @packageDocumentation
  */
-// Must stay the first import: tsyringe needs the Reflect polyfill before it loads.
-import "./polyfill.js";
-
-export { boards, resolveBoard } from "./harness/board.js";
+export { Testbench } from "./harness/testbench.js";
+export type { BootOptions } from "./harness/testbench.js";
+export { boards, pcBoard, pc32Board, armBoard, resolveBoard } from "./harness/board.js";
 export type { BoardConfig, CacheGeometry, ProfileName, RamBank } from "./harness/board.js";
+export type { Soc } from "./soc/register.js";
+export * from "./soc/tokens.js";
+export { Clock, Rng } from "./soc/clock.js";
+export type { ClockCallback, EventId } from "./soc/clock.js";
+export { TraceRing, TraceKind, traceKindName, SOURCE_CPU } from "./soc/trace.js";
+export type { TraceRecord } from "./soc/trace.js";
+export { SparseRam } from "./soc/ram.js";
+export { Bus, BusError, BusRegion, RegionKind } from "./soc/bus.js";
+export type { AccessSize, MmioHandler } from "./soc/bus.js";
+export { PageTable, PageFault, PteFlag, MemType, FaultCause, Access, faultCauseName, pagingProfiles } from "./soc/pagetable.js";
+export type { AllocTablePage, PagingProfile, Translation } from "./soc/pagetable.js";
+export { Mmu } from "./soc/mmu.js";
+export { Tlb } from "./soc/tlb.js";
+export { DataCache } from "./soc/dcache.js";
+export { Cpu } from "./soc/cpu.js";
+export { DeviceMemoryPort, DmaStatus } from "./soc/device-port.js";
+export { Iommu, IOMMU_FAULT } from "./soc/iommu.js";
+export type { IommuFaultCause, IommuFaultRecord } from "./soc/iommu.js";
+export { InterruptController, IRQ_LINES, IRQ_VECTOR_BASE } from "./soc/irq.js";
+export type { DeliverFn, Trigger } from "./soc/irq.js";

@@ -1,0 +1,70 @@
+/**
+ * Testbench.boot: a sequence of small steps over one tsyringe child container. Later layers
+ * (kernel, devices, drivers) add their own steps after the SoC ones.
+ */
+import { container as rootContainer } from "tsyringe";
+import type { DependencyContainer } from "tsyringe";
+import { resolveBoard } from "./board.js";
+import type { BoardConfig } from "./board.js";
+import { registerSoc, resolveSoc } from "../soc/register.js";
+import type { Soc } from "../soc/register.js";
+import { BOARD, SEED } from "../soc/tokens.js";
+
+/** Options of {@link Testbench.boot}. @public */
+export interface BootOptions {
+  /** A built-in board name or a board object (default "pc"). */
+  readonly board?: string | BoardConfig;
+  /** Seed of the simulation PRNG (default 1). */
+  readonly seed?: number;
+  /** Fields replacing the board's. */
+  readonly overrides?: Partial<BoardConfig>;
+  /** Register replacement components before the defaults are registered. */
+  readonly register?: (c: DependencyContainer) => void;
+}
+
+/**
+ * One simulated machine. Owns a child container; `dispose()` tears it down.
+ * @public
+ */
+export class Testbench {
+  private disposed = false;
+
+  private constructor(
+    readonly board: BoardConfig,
+    readonly seed: number,
+    /** The testbench's own container. */
+    readonly container: DependencyContainer,
+    /** The simulated SoC. */
+    readonly soc: Soc,
+  ) {}
+
+  /** Boot a testbench. */
+  static async boot(options: BootOptions = {}): Promise<Testbench> {
+    const board = resolveBoard(options.board ?? "pc", options.overrides);
+    const seed = (options.seed ?? 1) >>> 0;
+    const c = rootContainer.createChildContainer();
+    c.register(BOARD, { useValue: board });
+    c.register(SEED, { useValue: seed });
+    options.register?.(c);
+    registerSoc(c);
+    const soc = resolveSoc(c);
+    return new Testbench(board, seed, c, soc);
+  }
+
+  /** Text listing of the physical memory map and port map. */
+  memoryMap(): string {
+    return `${this.board.name} (${this.board.profile})\n${this.soc.bus.memoryMap()}`;
+  }
+
+  /** Dispose the container (idempotent). */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.container.dispose();
+  }
+
+  /** `await using tb = await Testbench.boot()` support. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.dispose();
+  }
+}

@@ -1,0 +1,438 @@
+/**
+ * The CPU access path: va → TLB hit | page walk → permission check → memory type →
+ * data cache (write-back) | direct bytes (uncached RAM, device memory) | MMIO handler via the bus.
+ *
+ * The hit path reads the TLB and cache arrays directly and touches no Map, no closure and no
+ * allocation; walks, faults, MMIO and page/line-crossing accesses leave it through small calls.
+ */
+import { inject, injectable } from "tsyringe";
+import type { BoardConfig } from "../harness/board.js";
+import { Bus, RegionKind } from "./bus.js";
+import { DataCache } from "./dcache.js";
+import { Mmu } from "./mmu.js";
+import { Access, PageFault, PteFlag } from "./pagetable.js";
+import type { FaultCause } from "./pagetable.js";
+import { SparseRam } from "./ram.js";
+import { Tlb, TlbAttr } from "./tlb.js";
+import { SOURCE_CPU, TraceKind, TraceRing } from "./trace.js";
+import { BOARD, BUS, DCACHE, MMU, RAM, TLB, TRACE } from "./tokens.js";
+
+const PAGE = 4096;
+const KIND_CACHED = TlbAttr.KindCached;
+const KIND_DIRECT = TlbAttr.KindDirect;
+const KIND_MASK = TlbAttr.KindMask;
+
+/**
+ * The CPU's view of memory: loads and stores at virtual addresses in the current address space
+ * and mode. Faults throw {@link PageFault}.
+ * @public
+ */
+@injectable()
+export class Cpu {
+  /** Physical address of the current root page table (0 until set). */
+  root = 0;
+  /** Current ASID. */
+  asid = 0;
+  private userMode = false;
+  private readBit: number = TlbAttr.KernelRead;
+  private writeBit: number = TlbAttr.KernelWrite;
+  private execBit: number = TlbAttr.KernelExec;
+  private readonly lineSize: number;
+  private readonly lineShift: number;
+  private readonly lineMask: number;
+  private readonly fillBuf = new Uint8Array(PAGE);
+
+  constructor(
+    @inject(BOARD) board: BoardConfig,
+    @inject(MMU) private readonly mmu: Mmu,
+    @inject(TLB) private readonly tlb: Tlb,
+    @inject(DCACHE) private readonly dcache: DataCache,
+    @inject(BUS) private readonly bus: Bus,
+    @inject(RAM) private readonly ram: SparseRam,
+    @inject(TRACE) private readonly trace: TraceRing,
+  ) {
+    void board;
+    this.lineSize = dcache.lineSize;
+    this.lineShift = dcache.lineShift;
+    this.lineMask = dcache.lineSize - 1;
+    // TLB entries cache bus backings: a moved or removed region must not stay reachable.
+    bus.onTopologyChange(() => tlb.flushAll());
+  }
+
+  /** True in user mode. */
+  get user(): boolean {
+    return this.userMode;
+  }
+  set user(u: boolean) {
+    this.userMode = u;
+    this.readBit = u ? TlbAttr.UserRead : TlbAttr.KernelRead;
+    this.writeBit = u ? TlbAttr.UserWrite : TlbAttr.KernelWrite;
+    this.execBit = u ? TlbAttr.UserExec : TlbAttr.KernelExec;
+  }
+
+  /**
+   * Switch address space (like a CR3/TTBR write). The TLB is not flushed: with distinct ASIDs
+   * translations are kept apart; reusing an ASID needs an explicit `tlb.flushAsid`.
+   */
+  switchTo(root: number, asid: number): void {
+    this.root = root;
+    this.asid = asid | 0;
+  }
+
+  // ---- hot path -------------------------------------------------------------------------
+
+  /** Load an unsigned 32-bit little-endian value. */
+  load32(va: number): number {
+    const vpn = Math.floor(va / PAGE);
+    const off = va - vpn * PAGE;
+    if (off > PAGE - 4) return this.loadSlow(va, 4);
+    const tlb = this.tlb;
+    let e = tlb.probe(vpn, this.asid);
+    if (e < 0 || (tlb.attr[e]! & this.readBit) === 0) e = this.tlbFill(va, Access.Read);
+    const kind = tlb.attr[e]! & KIND_MASK;
+    if (kind === KIND_CACHED) {
+      const inLine = off & this.lineMask;
+      if (inLine > this.lineSize - 4) return this.loadSlow(va, 4);
+      const dc = this.dcache;
+      const line = tlb.pageBase[e]! / this.lineSize + (off >>> this.lineShift);
+      let i = dc.find(line);
+      if (i < 0) i = dc.fill(line, tlb.view[e]!, tlb.viewBase[e]! + off - inLine, true);
+      return dc.dataView.getUint32((i << this.lineShift) + inLine, true);
+    }
+    if (kind === KIND_DIRECT) return tlb.view[e]!.getUint32(tlb.viewBase[e]! + off, true);
+    return this.ioRead(e, off, 4);
+  }
+
+  /** Store a 32-bit little-endian value. */
+  store32(va: number, value: number): void {
+    const vpn = Math.floor(va / PAGE);
+    const off = va - vpn * PAGE;
+    if (off > PAGE - 4) return this.storeSlow(va, 4, value);
+    const tlb = this.tlb;
+    let e = tlb.probe(vpn, this.asid);
+    if (e < 0 || (tlb.attr[e]! & this.writeBit) === 0) e = this.tlbFill(va, Access.Write);
+    const kind = tlb.attr[e]! & KIND_MASK;
+    if (kind === KIND_CACHED) {
+      const inLine = off & this.lineMask;
+      if (inLine > this.lineSize - 4) return this.storeSlow(va, 4, value);
+      const dc = this.dcache;
+      const line = tlb.pageBase[e]! / this.lineSize + (off >>> this.lineShift);
+      let i = dc.find(line);
+      if (i < 0) i = dc.fill(line, tlb.view[e]!, tlb.viewBase[e]! + off - inLine, true);
+      dc.dataView.setUint32((i << this.lineShift) + inLine, value, true);
+      dc.dirty[i] = 1;
+      return;
+    }
+    if (kind === KIND_DIRECT) return tlb.view[e]!.setUint32(tlb.viewBase[e]! + off, value, true);
+    this.ioWrite(e, off, 4, value);
+  }
+
+  /** Load an unsigned 16-bit little-endian value. */
+  load16(va: number): number {
+    return this.loadN(va, 2);
+  }
+  /** Load a byte. */
+  load8(va: number): number {
+    return this.loadN(va, 1);
+  }
+  /** Store a 16-bit little-endian value. */
+  store16(va: number, value: number): void {
+    this.storeN(va, 2, value);
+  }
+  /** Store a byte. */
+  store8(va: number, value: number): void {
+    this.storeN(va, 1, value);
+  }
+
+  /** Load a 64-bit value as a number (exact below 2^53): two 32-bit loads, low half first. */
+  load64(va: number): number {
+    const lo = this.load32(va);
+    return this.load32(va + 4) * 4294967296 + lo;
+  }
+  /** Load a 64-bit value as halves into `out[0]` (low) and `out[1]` (high). */
+  load64Parts(va: number, out: Uint32Array | number[]): void {
+    out[0] = this.load32(va);
+    out[1] = this.load32(va + 4);
+  }
+  /** Store a 64-bit value given as a number (0 ≤ value < 2^53): two 32-bit stores, low half first. */
+  store64(va: number, value: number): void {
+    const hi = Math.floor(value / 4294967296);
+    this.store32(va, (value - hi * 4294967296) >>> 0);
+    this.store32(va + 4, hi >>> 0);
+  }
+  /** Store a 64-bit value given as halves. */
+  store64Parts(va: number, lo: number, hi: number): void {
+    this.store32(va, lo >>> 0);
+    this.store32(va + 4, hi >>> 0);
+  }
+
+  // ---- bulk ---------------------------------------------------------------------------
+
+  /** Copy `len` bytes at `va` into `dst[dstOff...]`, page by page (through the cache for cached memory). */
+  readBytes(va: number, dst: Uint8Array, dstOff = 0, len = dst.length - dstOff): void {
+    let done = 0;
+    while (done < len) {
+      const a = va + done;
+      const vpn = Math.floor(a / PAGE);
+      const off = a - vpn * PAGE;
+      const n = Math.min(PAGE - off, len - done);
+      const e = this.entryFor(a, vpn, Access.Read);
+      this.readChunk(e, off, dst, dstOff + done, n);
+      done += n;
+    }
+  }
+
+  /** Copy `src[srcOff...]` (`len` bytes) to `va`, page by page (write-allocate for cached memory). */
+  writeBytes(va: number, src: Uint8Array, srcOff = 0, len = src.length - srcOff): void {
+    let done = 0;
+    while (done < len) {
+      const a = va + done;
+      const vpn = Math.floor(a / PAGE);
+      const off = a - vpn * PAGE;
+      const n = Math.min(PAGE - off, len - done);
+      const e = this.entryFor(a, vpn, Access.Write);
+      this.writeChunk(e, off, src, srcOff + done, n);
+      done += n;
+    }
+  }
+
+  /** Fill `len` bytes at `va` with `value`. */
+  fill(va: number, len: number, value: number): void {
+    const buf = this.fillBuf;
+    buf.fill(value);
+    let done = 0;
+    while (done < len) {
+      const n = Math.min(PAGE, len - done);
+      this.writeBytes(va + done, buf, 0, n);
+      done += n;
+    }
+  }
+
+  /**
+   * Translate `va` for an access in the current mode and address space (through the TLB; the
+   * walk sets accessed/dirty bits). Returns the physical address or throws {@link PageFault}.
+   */
+  translate(va: number, access: Access = Access.Read): number {
+    const vpn = Math.floor(va / PAGE);
+    const e = this.entryFor(va, vpn, access);
+    return this.tlb.pageBase[e]! + (va - vpn * PAGE);
+  }
+
+  // ---- slow paths ---------------------------------------------------------------------
+
+  private entryFor(va: number, vpn: number, access: Access): number {
+    const tlb = this.tlb;
+    const bit = access === Access.Read ? this.readBit : access === Access.Write ? this.writeBit : this.execBit;
+    const e = tlb.probe(vpn, this.asid);
+    return e >= 0 && (tlb.attr[e]! & bit) !== 0 ? e : this.tlbFill(va, access);
+  }
+
+  /** TLB miss (or permission miss): walk, check, resolve the backing, install. */
+  private tlbFill(va: number, access: Access): number {
+    const mmu = this.mmu;
+    const tlb = this.tlb;
+    tlb.walks++;
+    const cause = mmu.walkInto(this.root, va, access, this.userMode, true);
+    if (cause !== 0) throw this.fault(va, access, cause as FaultCause);
+    const flags = mmu.outFlags;
+    const pageBase = mmu.outPageBase;
+    const exec = (flags & PteFlag.Nx) === 0;
+    const write = (flags & PteFlag.Write) !== 0 && (flags & PteFlag.Dirty) !== 0;
+    let attr = TlbAttr.KernelRead | (write ? TlbAttr.KernelWrite : 0) | (exec ? TlbAttr.KernelExec : 0);
+    if ((flags & PteFlag.User) !== 0) attr |= TlbAttr.UserRead | (write ? TlbAttr.UserWrite : 0) | (exec ? TlbAttr.UserExec : 0);
+    const r = this.bus.lookup(pageBase);
+    let view: DataView | null = null;
+    let base = 0;
+    let region = null;
+    if (r !== undefined && r.kind !== RegionKind.Mmio && pageBase + PAGE <= r.end) {
+      attr |= (flags & PteFlag.MtMask) === PteFlag.MtWriteBack ? KIND_CACHED : KIND_DIRECT;
+      if (r.kind === RegionKind.Ram) {
+        const id = this.ram.pageId(pageBase / PAGE, true);
+        view = this.ram.slabView(id);
+        base = this.ram.slabOffset(id);
+      } else {
+        view = r.view;
+        base = pageBase - r.base;
+      }
+    } else {
+      attr |= TlbAttr.KindIo;
+      if (r !== undefined && r.kind === RegionKind.Mmio && r.base <= pageBase && pageBase + PAGE <= r.end) {
+        region = r;
+        base = pageBase - r.base;
+      }
+    }
+    const e = tlb.insert(vpn(va), this.asid, (flags & PteFlag.Global) !== 0, attr, pageBase);
+    tlb.view[e] = view;
+    tlb.viewBase[e] = base;
+    tlb.region[e] = region;
+    return e;
+  }
+
+  private fault(va: number, access: Access, cause: FaultCause): PageFault {
+    this.trace.record(TraceKind.Fault, va, access, cause, SOURCE_CPU, this.userMode ? "user" : "kernel");
+    return new PageFault(va, access, this.userMode, cause);
+  }
+
+  private ioRead(e: number, off: number, size: number): number {
+    const r = this.tlb.region[e];
+    if (r) return this.bus.mmioRead(r, this.tlb.viewBase[e]! + off, size);
+    return this.bus.read(this.tlb.pageBase[e]! + off, size);
+  }
+
+  private ioWrite(e: number, off: number, size: number, value: number): void {
+    const r = this.tlb.region[e];
+    if (r) this.bus.mmioWrite(r, this.tlb.viewBase[e]! + off, size, value);
+    else this.bus.write(this.tlb.pageBase[e]! + off, size, value);
+  }
+
+  /** 1- and 2-byte loads; also the per-byte fallback of page/line-crossing accesses. */
+  private loadN(va: number, size: number): number {
+    const vpn = Math.floor(va / PAGE);
+    const off = va - vpn * PAGE;
+    if (off > PAGE - size) return this.loadSlow(va, size);
+    const e = this.entryFor(va, vpn, Access.Read);
+    const tlb = this.tlb;
+    const kind = tlb.attr[e]! & KIND_MASK;
+    if (kind === KIND_CACHED) {
+      const inLine = off & this.lineMask;
+      if (inLine > this.lineSize - size) return this.loadSlow(va, size);
+      const i = this.lineFor(e, off, true);
+      const at = (i << this.lineShift) + inLine;
+      return size === 1 ? this.dcache.data[at]! : this.dcache.dataView.getUint16(at, true);
+    }
+    if (kind === KIND_DIRECT) {
+      const v = tlb.view[e]!;
+      const at = tlb.viewBase[e]! + off;
+      return size === 1 ? v.getUint8(at) : v.getUint16(at, true);
+    }
+    return this.ioRead(e, off, size);
+  }
+
+  private storeN(va: number, size: number, value: number): void {
+    const vpn = Math.floor(va / PAGE);
+    const off = va - vpn * PAGE;
+    if (off > PAGE - size) return this.storeSlow(va, size, value);
+    const e = this.entryFor(va, vpn, Access.Write);
+    const tlb = this.tlb;
+    const kind = tlb.attr[e]! & KIND_MASK;
+    if (kind === KIND_CACHED) {
+      const inLine = off & this.lineMask;
+      if (inLine > this.lineSize - size) return this.storeSlow(va, size, value);
+      const i = this.lineFor(e, off, true);
+      const at = (i << this.lineShift) + inLine;
+      if (size === 1) this.dcache.data[at] = value;
+      else this.dcache.dataView.setUint16(at, value, true);
+      this.dcache.dirty[i] = 1;
+      return;
+    }
+    if (kind === KIND_DIRECT) {
+      const v = tlb.view[e]!;
+      const at = tlb.viewBase[e]! + off;
+      if (size === 1) v.setUint8(at, value);
+      else v.setUint16(at, value, true);
+      return;
+    }
+    this.ioWrite(e, off, size, value);
+  }
+
+  /** Line index in the cache for offset `off` of TLB entry `e`, allocating (and loading) on a miss. */
+  private lineFor(e: number, off: number, load: boolean): number {
+    const tlb = this.tlb;
+    const inLine = off & this.lineMask;
+    const line = tlb.pageBase[e]! / this.lineSize + (off >>> this.lineShift);
+    const i = this.dcache.find(line);
+    return i >= 0 ? i : this.dcache.fill(line, tlb.view[e]!, tlb.viewBase[e]! + off - inLine, load);
+  }
+
+  /** Byte-wise access for values crossing a page or a cache line (little-endian). */
+  private loadSlow(va: number, size: number): number {
+    let v = 0;
+    for (let k = size - 1; k >= 0; k--) v = v * 256 + this.loadN(va + k, 1);
+    return v;
+  }
+
+  private storeSlow(va: number, size: number, value: number): void {
+    // Translate every byte for write first, so a fault on the second page leaves memory untouched.
+    for (let k = 0; k < size; k++) this.translate(va + k, Access.Write);
+    let v = value;
+    for (let k = 0; k < size; k++) {
+      const q = Math.floor(v / 256);
+      this.storeN(va + k, 1, v - q * 256);
+      v = q;
+    }
+  }
+
+  private readChunk(e: number, off: number, dst: Uint8Array, at: number, n: number): void {
+    const tlb = this.tlb;
+    const kind = tlb.attr[e]! & KIND_MASK;
+    if (kind === KIND_DIRECT) {
+      const v = tlb.view[e]!;
+      dst.set(new Uint8Array(v.buffer, v.byteOffset + tlb.viewBase[e]! + off, n), at);
+      return;
+    }
+    if (kind === KIND_CACHED) {
+      const data = this.dcache.data;
+      let p = 0;
+      while (p < n) {
+        const o = off + p;
+        const inLine = o & this.lineMask;
+        const k = Math.min(this.lineSize - inLine, n - p);
+        const src = (this.lineFor(e, o, true) << this.lineShift) + inLine;
+        for (let j = 0; j < k; j++) dst[at + p + j] = data[src + j]!;
+        p += k;
+      }
+      return;
+    }
+    for (let p = 0; p < n; ) {
+      const o = off + p;
+      if ((o & 3) === 0 && n - p >= 4) {
+        const v = this.ioRead(e, o, 4);
+        dst[at + p] = v; dst[at + p + 1] = v >>> 8; dst[at + p + 2] = v >>> 16; dst[at + p + 3] = v >>> 24;
+        p += 4;
+      } else {
+        dst[at + p] = this.ioRead(e, o, 1);
+        p++;
+      }
+    }
+  }
+
+  private writeChunk(e: number, off: number, src: Uint8Array, at: number, n: number): void {
+    const tlb = this.tlb;
+    const kind = tlb.attr[e]! & KIND_MASK;
+    if (kind === KIND_DIRECT) {
+      const v = tlb.view[e]!;
+      new Uint8Array(v.buffer, v.byteOffset + tlb.viewBase[e]! + off, n).set(src.subarray(at, at + n));
+      return;
+    }
+    if (kind === KIND_CACHED) {
+      const dc = this.dcache;
+      const data = dc.data;
+      let p = 0;
+      while (p < n) {
+        const o = off + p;
+        const inLine = o & this.lineMask;
+        const k = Math.min(this.lineSize - inLine, n - p);
+        const i = this.lineFor(e, o, k !== this.lineSize);
+        const dst = (i << this.lineShift) + inLine;
+        for (let j = 0; j < k; j++) data[dst + j] = src[at + p + j]!;
+        dc.dirty[i] = 1;
+        p += k;
+      }
+      return;
+    }
+    for (let p = 0; p < n; ) {
+      const o = off + p;
+      if ((o & 3) === 0 && n - p >= 4) {
+        this.ioWrite(e, o, 4, (src[at + p]! | (src[at + p + 1]! << 8) | (src[at + p + 2]! << 16) | (src[at + p + 3]! << 24)) >>> 0);
+        p += 4;
+      } else {
+        this.ioWrite(e, o, 1, src[at + p]!);
+        p++;
+      }
+    }
+  }
+}
+
+function vpn(va: number): number {
+  return Math.floor(va / PAGE);
+}

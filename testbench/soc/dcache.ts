@@ -1,0 +1,219 @@
+/**
+ * CPU data cache: set-associative, write-back, write-allocate, LRU. It holds its own copy of
+ * each line, so a dirty line differs from RAM until it is written back, and a device write to
+ * RAM on a non-coherent board leaves a stale line until it is invalidated. Lines are tagged by
+ * physical line number (pa / lineSize); each line remembers its backing bytes for write-back.
+ */
+import { inject, injectable } from "tsyringe";
+import type { BoardConfig } from "../harness/board.js";
+import { SOURCE_CPU, TraceKind, TraceRing } from "./trace.js";
+import { BOARD, TRACE } from "./tokens.js";
+
+/**
+ * The data cache. Tag/data arrays are public (internal) so the CPU's hit path reads them directly.
+ * @public
+ */
+@injectable()
+export class DataCache {
+  readonly sets: number;
+  readonly ways: number;
+  readonly lineSize: number;
+  /** log2(lineSize). @internal */ readonly lineShift: number;
+  /** @internal */ readonly setMask: number;
+  hits = 0;
+  misses = 0;
+  /** Dirty lines written back to memory (evictions and cleans). */
+  writebacks = 0;
+  /** Line tags: physical line number, NaN when invalid. @internal */ readonly tag: Float64Array;
+  /** @internal */ readonly dirty: Uint8Array;
+  /** LRU stamps. @internal */ readonly stamp: Float64Array;
+  /** Line data, line i at byte i * lineSize. @internal */ readonly data: Uint8Array;
+  /** @internal */ readonly dataView: DataView;
+  /** @internal */ tick = 0;
+  private readonly backView: (DataView | null)[];
+  private readonly backOff: Float64Array;
+
+  constructor(@inject(BOARD) board: BoardConfig, @inject(TRACE) private readonly trace: TraceRing) {
+    const g = board.dcache;
+    this.sets = g.sets;
+    this.ways = g.ways;
+    this.lineSize = g.lineSize;
+    if ((g.sets & (g.sets - 1)) !== 0 || (g.lineSize & (g.lineSize - 1)) !== 0 || g.lineSize < 8 || g.lineSize > 4096 || g.ways < 1) {
+      throw new RangeError("dcache: sets and lineSize must be powers of two (8 ≤ lineSize ≤ 4096), ways ≥ 1");
+    }
+    this.lineShift = Math.log2(g.lineSize);
+    this.setMask = g.sets - 1;
+    const n = g.sets * g.ways;
+    this.tag = new Float64Array(n).fill(NaN);
+    this.dirty = new Uint8Array(n);
+    this.stamp = new Float64Array(n);
+    this.data = new Uint8Array(n * g.lineSize);
+    this.dataView = new DataView(this.data.buffer);
+    this.backView = new Array<DataView | null>(n).fill(null);
+    this.backOff = new Float64Array(n);
+  }
+
+  /** Index of the line holding physical line number `line`, or -1 (counts a hit or a miss). */
+  find(line: number): number {
+    const tags = this.tag;
+    const start = (line & this.setMask) * this.ways;
+    const end = start + this.ways;
+    for (let i = start; i < end; i++) {
+      if (tags[i] === line) {
+        this.hits++;
+        this.stamp[i] = ++this.tick;
+        return i;
+      }
+    }
+    this.misses++;
+    return -1;
+  }
+
+  /** Index of the line without touching counters or LRU, or -1. */
+  peek(line: number): number {
+    const start = (line & this.setMask) * this.ways;
+    for (let i = start; i < start + this.ways; i++) if (this.tag[i] === line) return i;
+    return -1;
+  }
+
+  /**
+   * Allocate a line for `line` whose bytes live at `view[offset...]`, evicting the LRU way
+   * (written back if dirty). With `load`, the line is filled from memory. Returns its index.
+   * @internal
+   */
+  fill(line: number, view: DataView, offset: number, load: boolean): number {
+    const start = (line & this.setMask) * this.ways;
+    let v = start;
+    for (let i = start; i < start + this.ways; i++) {
+      if (this.tag[i] !== this.tag[i]) {
+        v = i;
+        break;
+      }
+      if (this.stamp[i]! < this.stamp[v]!) v = i;
+    }
+    if (this.tag[v] === this.tag[v] && this.dirty[v] !== 0) this.writeBack(v);
+    this.tag[v] = line;
+    this.dirty[v] = 0;
+    this.stamp[v] = ++this.tick;
+    this.backView[v] = view;
+    this.backOff[v] = offset;
+    if (load) {
+      const d = this.dataView;
+      const at = v * this.lineSize;
+      for (let k = 0; k < this.lineSize; k += 4) d.setUint32(at + k, view.getUint32(offset + k, true), true);
+    }
+    if (this.trace.cacheEvents) this.trace.record(TraceKind.Cache, line * this.lineSize, this.lineSize, load ? 1 : 0, SOURCE_CPU, "fill");
+    return v;
+  }
+
+  /** Write back every dirty line in `[pa, pa+len)` (DMA to device: `dma_sync_*_for_device`). */
+  clean(pa: number, len: number): void {
+    this.forRange(pa, len, (i) => {
+      if (this.dirty[i] !== 0) this.writeBack(i);
+    });
+    this.note(pa, len, "clean");
+  }
+
+  /** Drop every line in `[pa, pa+len)` without writing back (dirty data is lost, as on hardware). */
+  invalidate(pa: number, len: number): void {
+    this.forRange(pa, len, (i) => this.drop(i));
+    this.note(pa, len, "invalidate");
+  }
+
+  /** Write back then drop every line in `[pa, pa+len)`. */
+  cleanInvalidate(pa: number, len: number): void {
+    this.forRange(pa, len, (i) => {
+      if (this.dirty[i] !== 0) this.writeBack(i);
+      this.drop(i);
+    });
+    this.note(pa, len, "clean-invalidate");
+  }
+
+  /** Write back and drop everything. */
+  flushAll(): void {
+    for (let i = 0; i < this.tag.length; i++) {
+      if (this.tag[i] === this.tag[i]) {
+        if (this.dirty[i] !== 0) this.writeBack(i);
+        this.drop(i);
+      }
+    }
+    this.note(0, 0, "flush-all");
+  }
+
+  /** Number of dirty lines overlapping `[pa, pa+len)`. */
+  dirtyLines(pa: number, len: number): number {
+    let n = 0;
+    this.forRange(pa, len, (i) => {
+      if (this.dirty[i] !== 0) n++;
+    });
+    return n;
+  }
+
+  /** Number of valid lines. */
+  get validLines(): number {
+    let n = 0;
+    for (let i = 0; i < this.tag.length; i++) if (this.tag[i] === this.tag[i]) n++;
+    return n;
+  }
+
+  /** Coherent device read: overlay dirty cached bytes of `[pa, pa+dst.length)` onto `dst`. @internal */
+  snoopRead(pa: number, dst: Uint8Array): void {
+    const ls = this.lineSize;
+    this.forRange(pa, dst.length, (i) => {
+      if (this.dirty[i] === 0) return;
+      const lineBase = this.tag[i]! * ls;
+      const from = Math.max(lineBase, pa), to = Math.min(lineBase + ls, pa + dst.length);
+      const src = i * ls + (from - lineBase);
+      dst.set(this.data.subarray(src, src + (to - from)), from - pa);
+    });
+  }
+
+  /** Coherent device write: update cached copies of `[pa, pa+src.length)` (dirty state kept). @internal */
+  snoopWrite(pa: number, src: Uint8Array): void {
+    const ls = this.lineSize;
+    this.forRange(pa, src.length, (i) => {
+      const lineBase = this.tag[i]! * ls;
+      const from = Math.max(lineBase, pa), to = Math.min(lineBase + ls, pa + src.length);
+      this.data.set(src.subarray(from - pa, to - pa), i * ls + (from - lineBase));
+    });
+  }
+
+  private writeBack(i: number): void {
+    const view = this.backView[i]!;
+    const off = this.backOff[i]!;
+    const d = this.dataView;
+    const at = i * this.lineSize;
+    for (let k = 0; k < this.lineSize; k += 4) view.setUint32(off + k, d.getUint32(at + k, true), true);
+    this.dirty[i] = 0;
+    this.writebacks++;
+    if (this.trace.cacheEvents) this.trace.record(TraceKind.Cache, this.tag[i]! * this.lineSize, this.lineSize, 0, SOURCE_CPU, "writeback");
+  }
+
+  private drop(i: number): void {
+    this.tag[i] = NaN;
+    this.dirty[i] = 0;
+    this.backView[i] = null;
+  }
+
+  /** Visit the valid lines overlapping `[pa, pa+len)`. */
+  private forRange(pa: number, len: number, fn: (i: number) => void): void {
+    if (len <= 0) return;
+    const first = Math.floor(pa / this.lineSize);
+    const last = Math.floor((pa + len - 1) / this.lineSize);
+    if (last - first + 1 > this.tag.length) {
+      for (let i = 0; i < this.tag.length; i++) {
+        const t = this.tag[i]!;
+        if (t >= first && t <= last) fn(i);
+      }
+      return;
+    }
+    for (let line = first; line <= last; line++) {
+      const i = this.peek(line);
+      if (i >= 0) fn(i);
+    }
+  }
+
+  private note(pa: number, len: number, what: string): void {
+    if (this.trace.cacheEvents) this.trace.record(TraceKind.Cache, pa, len, 0, SOURCE_CPU, what);
+  }
+}

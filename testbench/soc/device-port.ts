@@ -1,0 +1,100 @@
+/**
+ * The memory side of device DMA (after any IOMMU): bulk reads and writes of physical memory
+ * through the bus, with the board's coherency rule. On a coherent board device reads see dirty
+ * cache lines and device writes update cached copies; on a non-coherent board the device sees
+ * RAM only, so the CPU may read stale lines and the device may miss data still dirty in the cache.
+ */
+import { inject, injectable } from "tsyringe";
+import type { BoardConfig } from "../harness/board.js";
+import { Bus, RegionKind } from "./bus.js";
+import { DataCache } from "./dcache.js";
+import { SparseRam } from "./ram.js";
+import { TraceKind, TraceRing } from "./trace.js";
+import { BOARD, BUS, DCACHE, RAM, TRACE } from "./tokens.js";
+
+/** Outcome of a DMA access. @public */
+export const DmaStatus = {
+  Ok: 0,
+  /** The target is not memory (no region, or MMIO): the access was aborted. */
+  BusError: 1,
+  /** The IOMMU refused the access: it was aborted. */
+  IommuFault: 2,
+} as const;
+/** A DMA status. @public */
+export type DmaStatus = (typeof DmaStatus)[keyof typeof DmaStatus];
+
+/**
+ * Device-side memory port. Never throws on bad targets: it returns a status.
+ * @public
+ */
+@injectable()
+export class DeviceMemoryPort {
+  readonly coherent: boolean;
+  /** Bytes moved by successful transfers. */
+  bytesRead = 0;
+  bytesWritten = 0;
+
+  constructor(
+    @inject(BOARD) board: BoardConfig,
+    @inject(BUS) private readonly bus: Bus,
+    @inject(RAM) private readonly ram: SparseRam,
+    @inject(DCACHE) private readonly dcache: DataCache,
+    @inject(TRACE) private readonly trace: TraceRing,
+  ) {
+    this.coherent = board.coherent;
+  }
+
+  /** Device reads `dst.length` bytes at physical `pa`. */
+  read(pa: number, dst: Uint8Array, requester = 0): DmaStatus {
+    if (!this.valid(pa, dst.length, false, requester)) return DmaStatus.BusError;
+    let done = 0;
+    while (done < dst.length) {
+      const a = pa + done;
+      const r = this.bus.lookup(a)!;
+      const n = Math.min(r.end - a, dst.length - done);
+      const part = n === dst.length ? dst : dst.subarray(done, done + n);
+      if (r.kind === RegionKind.Ram) this.ram.read(a, part);
+      else part.set(r.bytes!.subarray(a - r.base, a - r.base + n));
+      done += n;
+    }
+    if (this.coherent) this.dcache.snoopRead(pa, dst);
+    this.bytesRead += dst.length;
+    this.trace.record(TraceKind.DmaRead, pa, dst.length, 0, requester);
+    return DmaStatus.Ok;
+  }
+
+  /** Device writes `src` at physical `pa`. */
+  write(pa: number, src: Uint8Array, requester = 0): DmaStatus {
+    if (!this.valid(pa, src.length, true, requester)) return DmaStatus.BusError;
+    let done = 0;
+    while (done < src.length) {
+      const a = pa + done;
+      const r = this.bus.lookup(a)!;
+      const n = Math.min(r.end - a, src.length - done);
+      const part = n === src.length ? src : src.subarray(done, done + n);
+      if (r.kind === RegionKind.Ram) this.ram.write(a, part);
+      else r.bytes!.set(part, a - r.base);
+      done += n;
+    }
+    if (this.coherent) this.dcache.snoopWrite(pa, src);
+    this.bytesWritten += src.length;
+    this.trace.record(TraceKind.DmaWrite, pa, src.length, 0, requester);
+    return DmaStatus.Ok;
+  }
+
+  /** Every byte of the range must be RAM or device memory; otherwise log and abort. */
+  private valid(pa: number, len: number, write: boolean, requester: number): boolean {
+    let a = pa;
+    const end = pa + len;
+    while (a < end) {
+      const r = this.bus.lookup(a);
+      if (r === undefined || r.kind === RegionKind.Mmio) {
+        this.bus.guestErrors++;
+        this.trace.record(TraceKind.GuestError, a, len, write ? 1 : 0, requester, `dma ${write ? "write" : "read"}: ${r ? `target is MMIO "${r.name}"` : "no memory at address"}`);
+        return false;
+      }
+      a = r.end;
+    }
+    return true;
+  }
+}

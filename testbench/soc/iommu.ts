@@ -1,0 +1,220 @@
+/**
+ * IOMMU: one domain per requester id (PCI `bus << 8 | devfn`, or a platform id), I/O page tables
+ * in simulated RAM (the CPU entry format, 4 levels over 48-bit IOVAs), and an IOTLB tagged by
+ * domain. A translation fault is logged (requester, address, direction) to the trace and to
+ * {@link Iommu.faults}, and the access is aborted. On boards without an IOMMU, IOVA = PA.
+ */
+import { inject, injectable } from "tsyringe";
+import type { BoardConfig } from "../harness/board.js";
+import { Clock } from "./clock.js";
+import { DeviceMemoryPort, DmaStatus } from "./device-port.js";
+import { Access, PageTable, PteFlag, pagingProfiles } from "./pagetable.js";
+import type { AllocTablePage } from "./pagetable.js";
+import { SparseRam } from "./ram.js";
+import { TraceKind, TraceRing } from "./trace.js";
+import { BOARD, CLOCK, DEVICE_MEMORY, RAM, TRACE } from "./tokens.js";
+
+/** Returned by {@link Iommu.translate} when the access faulted. @public */
+export const IOMMU_FAULT = -1;
+
+/** Why the IOMMU refused an access. @public */
+export type IommuFaultCause = "no-domain" | "not-present" | "read-only" | "out-of-range";
+
+/** A logged IOMMU fault. @public */
+export interface IommuFaultRecord {
+  readonly time: number;
+  readonly requester: number;
+  readonly iova: number;
+  readonly len: number;
+  /** "write" = device writes memory (DMA_FROM_DEVICE); "read" = device reads memory. */
+  readonly direction: "read" | "write";
+  readonly cause: IommuFaultCause;
+}
+
+const PAGE = 4096;
+
+/**
+ * The IOMMU.
+ * @public
+ */
+@injectable()
+export class Iommu {
+  /** False on boards without an IOMMU: translation is the identity. */
+  readonly enabled: boolean;
+  /** Every fault so far, oldest first. */
+  readonly faults: IommuFaultRecord[] = [];
+  hits = 0;
+  misses = 0;
+  private readonly pt: PageTable;
+  private readonly roots: number[] = [];
+  private readonly domainOf: (number | undefined)[] = [];
+  private readonly sets: number;
+  private readonly ways: number;
+  private readonly tag: Float64Array;
+  private readonly dom: Int32Array;
+  private readonly pa: Float64Array;
+  private readonly writable: Uint8Array;
+  private readonly victim: Uint8Array;
+
+  constructor(
+    @inject(BOARD) board: BoardConfig,
+    @inject(RAM) ram: SparseRam,
+    @inject(DEVICE_MEMORY) private readonly port: DeviceMemoryPort,
+    @inject(TRACE) private readonly trace: TraceRing,
+    @inject(CLOCK) private readonly clock: Clock,
+  ) {
+    this.enabled = board.iommu;
+    this.pt = new PageTable(pagingProfiles.io48, ram);
+    this.sets = board.iotlb.sets;
+    this.ways = board.iotlb.ways;
+    if ((this.sets & (this.sets - 1)) !== 0 || this.sets < 1 || this.ways < 1) throw new RangeError("IOTLB sets must be a power of two, ways ≥ 1");
+    const n = this.sets * this.ways;
+    this.tag = new Float64Array(n).fill(NaN);
+    this.dom = new Int32Array(n);
+    this.pa = new Float64Array(n);
+    this.writable = new Uint8Array(n);
+    this.victim = new Uint8Array(this.sets);
+  }
+
+  /** Create an empty translation domain; returns its id. */
+  createDomain(alloc: AllocTablePage): number {
+    this.roots.push(this.pt.createRoot(alloc));
+    return this.roots.length - 1;
+  }
+
+  /** Root table of a domain (for dumps). */
+  domainRoot(domain: number): number {
+    const r = this.roots[domain];
+    if (r === undefined) throw new RangeError(`no IOMMU domain ${domain}`);
+    return r;
+  }
+
+  /** Attach a requester to a domain (its DMA is translated by that domain from now on). */
+  attach(requester: number, domain: number): void {
+    this.domainRoot(domain);
+    this.domainOf[requester] = domain;
+  }
+
+  /** Detach a requester: its DMA faults until attached again. */
+  detach(requester: number): void {
+    this.domainOf[requester] = undefined;
+  }
+
+  /** The domain of a requester, if attached. */
+  domainFor(requester: number): number | undefined {
+    return this.domainOf[requester];
+  }
+
+  /** Map `[iova, iova+size)` to `[pa, pa+size)`; `flags` may hold {@link PteFlag.Write}. No IOTLB flush. */
+  map(domain: number, iova: number, pa: number, size: number, flags: number, alloc: AllocTablePage): void {
+    this.pt.map(this.domainRoot(domain), iova, pa, size, (flags & (PteFlag.Write | PteFlag.Huge)) | PteFlag.Present, alloc);
+  }
+
+  /** Unmap `[iova, iova+size)`; returns pages unmapped. No IOTLB flush (call {@link Iommu.flush}). */
+  unmap(domain: number, iova: number, size: number, alloc?: AllocTablePage): number {
+    return this.pt.unmap(this.domainRoot(domain), iova, size, alloc);
+  }
+
+  /** Page-table lookup without the IOTLB (for checks and dumps). */
+  lookup(domain: number, iova: number): { pa: number; writable: boolean } | null {
+    const t = this.pt.lookup(this.domainRoot(domain), iova);
+    return t ? { pa: t.pa, writable: (t.flags & PteFlag.Write) !== 0 } : null;
+  }
+
+  /** Invalidate IOTLB entries of a domain (all, or those in `[iova, iova+size)`). */
+  flush(domain: number, iova?: number, size = PAGE): void {
+    const first = iova === undefined ? -Infinity : Math.floor(iova / PAGE);
+    const last = iova === undefined ? Infinity : Math.floor((iova + Math.max(size, 1) - 1) / PAGE);
+    for (let i = 0; i < this.tag.length; i++) {
+      const t = this.tag[i]!;
+      if (this.dom[i] === domain && t >= first && t <= last) this.tag[i] = NaN;
+    }
+  }
+
+  /** Invalidate the whole IOTLB. */
+  flushAll(): void {
+    this.tag.fill(NaN);
+  }
+
+  /**
+   * Translate `[iova, iova+len)` for a device access. Every page of the range is checked; returns
+   * the physical address of the first byte (pages need not be physically contiguous: move data
+   * with {@link Iommu.dmaRead}/{@link Iommu.dmaWrite}), or {@link IOMMU_FAULT} after logging.
+   */
+  translate(requester: number, iova: number, len: number, write: boolean): number {
+    if (!this.enabled) return iova;
+    let first = -1;
+    const lastPage = Math.floor((iova + Math.max(len, 1) - 1) / PAGE);
+    for (let p = Math.floor(iova / PAGE); p <= lastPage; p++) {
+      const a = p === Math.floor(iova / PAGE) ? iova : p * PAGE;
+      const pa = this.translatePage(requester, a, write, iova, len);
+      if (pa < 0) return IOMMU_FAULT;
+      if (first < 0) first = pa;
+    }
+    return first;
+  }
+
+  /** Device reads memory at `iova` into `dst` (page by page through the IOMMU). */
+  dmaRead(requester: number, iova: number, dst: Uint8Array): DmaStatus {
+    return this.transfer(requester, iova, dst, false);
+  }
+
+  /** Device writes `src` to memory at `iova`. */
+  dmaWrite(requester: number, iova: number, src: Uint8Array): DmaStatus {
+    return this.transfer(requester, iova, src, true);
+  }
+
+  private transfer(requester: number, iova: number, buf: Uint8Array, write: boolean): DmaStatus {
+    if (!this.enabled) return write ? this.port.write(iova, buf, requester) : this.port.read(iova, buf, requester);
+    // Translate everything first: a fault aborts the whole access.
+    if (this.translate(requester, iova, buf.length, write) < 0) return DmaStatus.IommuFault;
+    let done = 0;
+    while (done < buf.length) {
+      const a = iova + done;
+      const n = Math.min(PAGE - (a - Math.floor(a / PAGE) * PAGE), buf.length - done);
+      const pa = this.translatePage(requester, a, write, a, n);
+      const part = buf.subarray(done, done + n);
+      const s = write ? this.port.write(pa, part, requester) : this.port.read(pa, part, requester);
+      if (s !== DmaStatus.Ok) return s;
+      done += n;
+    }
+    return DmaStatus.Ok;
+  }
+
+  private translatePage(requester: number, a: number, write: boolean, iova: number, len: number): number {
+    const domain = this.domainOf[requester];
+    if (domain === undefined) return this.fault(requester, iova, len, write, "no-domain");
+    if (!(a >= 0 && a < 2 ** 48)) return this.fault(requester, iova, len, write, "out-of-range");
+    const page = Math.floor(a / PAGE);
+    const off = a - page * PAGE;
+    const start = (page & (this.sets - 1)) * this.ways;
+    for (let i = start; i < start + this.ways; i++) {
+      if (this.tag[i] === page && this.dom[i] === domain) {
+        if (write && this.writable[i] === 0) break;
+        this.hits++;
+        return this.pa[i]! + off;
+      }
+    }
+    this.misses++;
+    const c = this.pt.walkInto(this.roots[domain]!, a, write ? Access.Write : Access.Read, false, false);
+    if (c !== 0) return this.fault(requester, iova, len, write, write && c === 2 ? "read-only" : "not-present");
+    let slot = -1;
+    for (let i = start; i < start + this.ways; i++) if (this.tag[i] === page && this.dom[i] === domain) slot = i;
+    if (slot < 0) {
+      const set = start / this.ways;
+      slot = start + this.victim[set]!;
+      this.victim[set] = (this.victim[set]! + 1) % this.ways;
+    }
+    this.tag[slot] = page;
+    this.dom[slot] = domain;
+    this.pa[slot] = this.pt.outPageBase;
+    this.writable[slot] = (this.pt.outFlags & PteFlag.Write) !== 0 ? 1 : 0;
+    return this.pt.outPageBase + off;
+  }
+
+  private fault(requester: number, iova: number, len: number, write: boolean, cause: IommuFaultCause): number {
+    this.faults.push({ time: this.clock.now, requester, iova, len, direction: write ? "write" : "read", cause });
+    this.trace.record(TraceKind.IommuFault, iova, len, write ? 1 : 0, requester, cause);
+    return IOMMU_FAULT;
+  }
+}

@@ -1,0 +1,188 @@
+/**
+ * Set-associative TLB with ASID tags and global entries. Besides the translation, each entry
+ * caches the resolved backing of the page (RAM slab view + offset, device memory view, or MMIO
+ * region), so a hit goes straight to the bytes. Entries are 4 KiB; huge pages fill one entry per
+ * 4 KiB page touched. A stale entry is used until it is flushed, as on hardware.
+ */
+import { inject, injectable } from "tsyringe";
+import type { BoardConfig } from "../harness/board.js";
+import type { BusRegion } from "./bus.js";
+import { SOURCE_CPU, TraceKind, TraceRing } from "./trace.js";
+import { BOARD, TRACE } from "./tokens.js";
+
+/** Entry attribute bits (the `attr` array). @internal */
+export const TlbAttr = {
+  KernelRead: 0x1,
+  KernelWrite: 0x2,
+  UserRead: 0x4,
+  UserWrite: 0x8,
+  KernelExec: 0x10,
+  UserExec: 0x20,
+  /** Backing kind, bits 8..9. */
+  KindShift: 8,
+  KindCached: 0 << 8,
+  KindDirect: 1 << 8,
+  KindIo: 2 << 8,
+  KindMask: 3 << 8,
+} as const;
+
+/** ASID tag of global entries. */
+const GLOBAL = -1;
+
+/**
+ * The TLB. The entry arrays are public (internal) so the CPU's hit path reads them directly.
+ * @public
+ */
+@injectable()
+export class Tlb {
+  readonly sets: number;
+  readonly ways: number;
+  /** Lookups that hit. */
+  hits = 0;
+  /** Lookups that missed. */
+  misses = 0;
+  /** Page-table walks performed to fill entries. */
+  walks = 0;
+  /** Flush operations. */
+  flushes = 0;
+  /** @internal */ readonly setMask: number;
+  /** Virtual page number tag (NaN = invalid). @internal */ readonly vpn: Float64Array;
+  /** ASID tag, -1 for global entries. @internal */ readonly asid: Int32Array;
+  /** {@link TlbAttr} bits. @internal */ readonly attr: Int32Array;
+  /** Physical address of the 4 KiB page. @internal */ readonly pageBase: Float64Array;
+  /** Data view of the backing (RAM slab or device memory), null for I/O. @internal */ readonly view: (DataView | null)[];
+  /** Byte offset of the page inside `view`, or of the page inside the MMIO region. @internal */ readonly viewBase: Float64Array;
+  /** MMIO region of I/O entries (null: no region, bus error path). @internal */ readonly region: (BusRegion | null)[];
+  private readonly victim: Uint8Array;
+
+  constructor(@inject(BOARD) board: BoardConfig, @inject(TRACE) private readonly trace: TraceRing) {
+    this.sets = board.tlb.sets;
+    this.ways = board.tlb.ways;
+    if ((this.sets & (this.sets - 1)) !== 0 || this.sets < 1 || this.ways < 1) throw new RangeError("TLB sets must be a power of two, ways ≥ 1");
+    this.setMask = this.sets - 1;
+    const n = this.sets * this.ways;
+    this.vpn = new Float64Array(n).fill(NaN);
+    this.asid = new Int32Array(n);
+    this.attr = new Int32Array(n);
+    this.pageBase = new Float64Array(n);
+    this.viewBase = new Float64Array(n);
+    this.view = new Array<DataView | null>(n).fill(null);
+    this.region = new Array<BusRegion | null>(n).fill(null);
+    this.victim = new Uint8Array(this.sets);
+  }
+
+  /** Index of the entry translating `vpn` for `asid` (or a global one), or -1. */
+  probe(vpn: number, asid: number): number {
+    const tags = this.vpn;
+    const start = (vpn & this.setMask) * this.ways;
+    const end = start + this.ways;
+    for (let i = start; i < end; i++) {
+      if (tags[i] === vpn) {
+        const a = this.asid[i]!;
+        if (a === asid || a === GLOBAL) {
+          this.hits++;
+          return i;
+        }
+      }
+    }
+    this.misses++;
+    return -1;
+  }
+
+  /**
+   * Install an entry (replacing any entry for the same vpn and ASID, else round-robin in the set).
+   * Returns its index; the caller fills the backing arrays.
+   * @internal
+   */
+  insert(vpn: number, asid: number, global: boolean, attr: number, pageBase: number): number {
+    const start = (vpn & this.setMask) * this.ways;
+    const tag = global ? GLOBAL : asid;
+    let slot = -1;
+    for (let i = start; i < start + this.ways; i++) {
+      if (this.vpn[i] === vpn && (this.asid[i] === tag || this.asid[i] === GLOBAL || tag === GLOBAL)) {
+        slot = i;
+        break;
+      }
+    }
+    if (slot < 0) {
+      for (let i = start; i < start + this.ways; i++) {
+        if (this.vpn[i] !== this.vpn[i]) {
+          slot = i;
+          break;
+        }
+      }
+    }
+    if (slot < 0) {
+      const set = start / this.ways;
+      slot = start + this.victim[set]!;
+      this.victim[set] = (this.victim[set]! + 1) % this.ways;
+    }
+    this.vpn[slot] = vpn;
+    this.asid[slot] = tag;
+    this.attr[slot] = attr;
+    this.pageBase[slot] = pageBase;
+    if (this.trace.tlbEvents) this.trace.record(TraceKind.Tlb, vpn * 4096, 4096, pageBase, SOURCE_CPU, "fill");
+    return slot;
+  }
+
+  /** Flush every entry (global ones too). */
+  flushAll(): void {
+    this.vpn.fill(NaN);
+    this.view.fill(null);
+    this.region.fill(null);
+    this.noteFlush(0, 0, "flush-all");
+  }
+
+  /** Flush every non-global entry (a page-table base switch without ASIDs). */
+  flushNonGlobal(): void {
+    for (let i = 0; i < this.vpn.length; i++) if (this.asid[i] !== GLOBAL) this.drop(i);
+    this.noteFlush(0, 0, "flush-non-global");
+  }
+
+  /** Flush the non-global entries of one ASID. Global entries survive. */
+  flushAsid(asid: number): void {
+    for (let i = 0; i < this.vpn.length; i++) if (this.asid[i] === asid) this.drop(i);
+    this.noteFlush(0, asid, "flush-asid");
+  }
+
+  /**
+   * Flush the entries translating `[va, va+size)` (default one page): for `asid` only (plus
+   * global entries), or for every ASID when `asid` is omitted.
+   */
+  flushRange(va: number, size = 4096, asid?: number): void {
+    const first = Math.floor(va / 4096);
+    const last = Math.floor((va + Math.max(size, 1) - 1) / 4096);
+    if (last - first >= this.vpn.length) {
+      for (let i = 0; i < this.vpn.length; i++) {
+        const v = this.vpn[i]!;
+        if (v >= first && v <= last && (asid === undefined || this.asid[i] === asid || this.asid[i] === GLOBAL)) this.drop(i);
+      }
+    } else {
+      for (let vpn = first; vpn <= last; vpn++) {
+        const start = (vpn & this.setMask) * this.ways;
+        for (let i = start; i < start + this.ways; i++) {
+          if (this.vpn[i] === vpn && (asid === undefined || this.asid[i] === asid || this.asid[i] === GLOBAL)) this.drop(i);
+        }
+      }
+    }
+    this.noteFlush(va, asid ?? -1, "flush-range");
+  }
+
+  /** Number of valid entries. */
+  get validEntries(): number {
+    let n = 0;
+    for (let i = 0; i < this.vpn.length; i++) if (this.vpn[i] === this.vpn[i]) n++;
+    return n;
+  }
+
+  private drop(i: number): void {
+    this.vpn[i] = NaN;
+    this.view[i] = null;
+    this.region[i] = null;
+  }
+
+  private noteFlush(addr: number, asid: number, what: string): void {
+    this.flushes++;
+    if (this.trace.tlbEvents) this.trace.record(TraceKind.Tlb, addr, 0, asid, SOURCE_CPU, what);
+  }
+}
