@@ -91,7 +91,7 @@ const NS_PER_MS = 1_000_000;
 export class IsaStreamDevice implements VirtualDevice {
   readonly model = "isa-stream";
   /** The guest-visible register file. */
-  readonly registers: RegisterFile<typeof isaStreamRegisters.defs>;
+  readonly registers: RegisterFile;
   readonly base: number;
   readonly irqLine: number;
   readonly dma8: number;

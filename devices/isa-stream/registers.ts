@@ -3,7 +3,7 @@
  * relative to its base port (0x220 by default). All registers are byte-addressed; the two 16-bit
  * registers may also be accessed as bytes (low at the even port, high at the odd one).
  */
-import { defineRegisters } from "../../sdk/index.js";
+import { defineRegisters, type RegisterMap } from "../../sdk/index.js";
 
 /** Value the ID register reads. @public */
 export const ISA_STREAM_ID = 0x5a;
@@ -36,7 +36,7 @@ export const IsaStreamStatus = {
 } as const;
 
 /** The register block. @public */
-export const isaStreamRegisters = defineRegisters(
+export const isaStreamRegisters: RegisterMap = defineRegisters(
   "isa-stream",
   {
     ID_RESET: { offset: 0x0, width: 8, mode: "ro", reset: ISA_STREAM_ID, doc: `Read: ID (0x5a). Write 1: reset the device.` },
