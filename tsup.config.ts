@@ -10,7 +10,13 @@ import { defineConfig } from "tsup";
  *
  * Runtime dependencies stay external (tsup's default for `dependencies`); vitest is an
  * optional peer used only by `vdtb/vitest`.
+ *
+ * tsyringe throws at import time without the Reflect polyfill, and an ES module cannot import
+ * anything before its hoisted imports run. Rather than rely on every entry keeping
+ * `import "./polyfill.js"` first, esbuild injects testbench/polyfill.ts ahead of each entry's
+ * code, so `reflect-metadata` is always the first thing a bundle loads.
  */
+const polyfill = ["testbench/polyfill.ts"];
 export default defineConfig([
   {
     entry: {
@@ -29,6 +35,7 @@ export default defineConfig([
     clean: false,
     outDir: "dist",
     external: ["vitest"],
+    inject: polyfill,
   },
   {
     entry: { cli: "testbench/cli/main.ts" },
@@ -40,6 +47,7 @@ export default defineConfig([
     clean: false,
     outDir: "dist",
     external: ["vitest"],
+    inject: polyfill,
     banner: { js: "#!/usr/bin/env node" },
   },
 ]);

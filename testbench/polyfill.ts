@@ -1,5 +1,5 @@
 /**
- * tsyringe throws at import time unless the Reflect metadata API exists. ES modules evaluate
- * in import order, so every entry that can reach tsyringe imports this file first.
+ * tsyringe throws at import time unless the Reflect metadata API exists. tsup.config.ts injects
+ * this file ahead of every bundle's code; tests get it from vitest's setupFiles.
  */
 import "reflect-metadata";

@@ -1,7 +1,8 @@
 // The published package works as a consumer sees it: `npm pack`, install the tarball into an
 // empty folder, then load `vdtb/testbench` from ESM and from CJS, run the `vdtb` bin, and
-// type-check a consumer of both module kinds. Running the bundled output (not the sources)
-// is what proves the tsyringe wiring survives tsup: there is no decorator metadata there.
+// type-check a consumer of both module kinds. Booting from the bundled output (not the
+// sources) is what proves the tsyringe wiring survives tsup: there is no decorator metadata
+// there, so every injection must be explicit.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -28,29 +29,37 @@ function sh(cmd: string, args: string[], cwd: string): string {
   }
 }
 
-// Until `Testbench.boot` lands these scripts check the board data only; once it does they boot
-// a testbench (which resolves every component through the tsyringe child container).
+// Each script boots a testbench from the bundle: every SoC component is resolved through the
+// testbench's tsyringe child container, so a missing polyfill or injection token fails here.
 const esmScript = `
-import { boards, resolveBoard } from "vdtb/testbench";
+import { Testbench } from "vdtb/testbench";
 import { errname } from "vdtb/sdk";
-const board = resolveBoard("arm");
-console.log(JSON.stringify({ kind: "esm", board: board.name, boards: Object.keys(boards), errno: errname(-22) }));
+const tb = await Testbench.boot({ board: "arm", seed: 7 });
+const map = tb.memoryMap();
+await tb.dispose();
+console.log(JSON.stringify({ board: tb.board.name, map, errno: errname(-22) }));
 `;
 const cjsScript = `
-const { boards, resolveBoard } = require("vdtb/testbench");
+const { Testbench } = require("vdtb/testbench");
 const { errname } = require("vdtb/sdk");
-const board = resolveBoard("arm");
-console.log(JSON.stringify({ kind: "cjs", board: board.name, boards: Object.keys(boards), errno: errname(-22) }));
+(async () => {
+  const tb = await Testbench.boot({ board: "arm", seed: 7 });
+  const map = tb.memoryMap();
+  await tb.dispose();
+  console.log(JSON.stringify({ board: tb.board.name, map, errno: errname(-22) }));
+})().catch((err) => { console.error(err); process.exitCode = 1; });
 `;
 // Consumers type-checked under Node's own resolution, once as ESM and once as CJS.
 const esmConsumer = `
-import { resolveBoard, type BoardConfig } from "vdtb/testbench";
+import { Testbench, resolveBoard, type BoardConfig } from "vdtb/testbench";
+export const booting: Promise<Testbench> = Testbench.boot({ board: "pc", seed: 1 });
 import { physAddr, type PhysAddr } from "vdtb/sdk";
 export const board: BoardConfig = resolveBoard("pc");
 export const ram: PhysAddr = physAddr(board.ram[0]!.base);
 `;
 const cjsConsumer = `
 import testbench = require("vdtb/testbench");
+export const booting: Promise<testbench.Testbench> = testbench.Testbench.boot({ board: "pc", seed: 1 });
 import sdk = require("vdtb/sdk");
 export const board: testbench.BoardConfig = testbench.resolveBoard("pc");
 export const ram: sdk.PhysAddr = sdk.physAddr(board.ram[0]!.base);
@@ -72,29 +81,36 @@ describe("the packed package", () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it("loads from ESM", () => {
-    writeFileSync(join(dir, "esm.mjs"), esmScript);
-    const out = JSON.parse(sh(process.execPath, ["esm.mjs"], dir));
-    expect(out).toEqual({ kind: "esm", board: "arm", boards: ["pc", "pc32", "arm"], errno: "EINVAL" });
-  });
+  type Booted = { board: string; map: string; errno: string };
+  const boot = (file: string, source: string): Booted => {
+    writeFileSync(join(dir, file), source);
+    return JSON.parse(sh(process.execPath, [file], dir)) as Booted;
+  };
 
-  it("loads from CJS", () => {
-    writeFileSync(join(dir, "cjs.cjs"), cjsScript);
-    const out = JSON.parse(sh(process.execPath, ["cjs.cjs"], dir));
-    expect(out).toEqual({ kind: "cjs", board: "arm", boards: ["pc", "pc32", "arm"], errno: "EINVAL" });
+  it("boots a testbench from ESM and from CJS, with the same memory map", () => {
+    const esm = boot("esm.mjs", esmScript);
+    const cjs = boot("cjs.cjs", cjsScript);
+    expect(esm.board).toBe("arm");
+    expect(esm.errno).toBe("EINVAL");
+    const lines = esm.map.split("\n");
+    expect(lines[0]).toBe("arm (arm32)");
+    expect(lines.some((l) => /^80000000-9fffffff : System RAM/.test(l))).toBe(true);
+    expect(cjs).toEqual(esm);
   });
 
   it("installs the vdtb bin", () => {
-    const out = sh(join(dir, "node_modules", ".bin", "vdtb"), ["run"], dir);
-    expect(out.split("\n")[0]).toBe("vdtb");
+    const out = sh(join(dir, "node_modules", ".bin", "vdtb"), ["run"], dir).split("\n");
+    expect(out.slice(0, 2)).toEqual(["vdtb", "pc (x86_64)"]);
   });
 
   it("type-checks ESM and CJS consumers against the shipped declarations", () => {
     writeFileSync(join(dir, "consumer.mts"), esmConsumer);
     writeFileSync(join(dir, "consumer.cts"), cjsConsumer);
     const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
-    // TypeScript 6 defaults `types` to [], so no @types are needed; a failure throws with tsc's output.
-    sh(process.execPath, [tsc, "--noEmit", "--strict", "--module", "nodenext", "--moduleResolution", "nodenext", "consumer.mts", "consumer.cts"], dir);
+    // No @types at all (TypeScript 6 defaults `types` to []). The declarations mention
+    // `Symbol.asyncDispose`, so a consumer needs esnext.disposable in lib (or @types/node).
+    const options = ["--noEmit", "--strict", "--module", "nodenext", "--moduleResolution", "nodenext", "--lib", "es2023,esnext.disposable"];
+    sh(process.execPath, [tsc, ...options, "consumer.mts", "consumer.cts"], dir);
   });
 
   it("ships only dist/ and the package metadata", () => {

@@ -1,18 +1,22 @@
-// The `vdtb` command. Must stay the first import: tsyringe needs the Reflect polyfill.
-import "../polyfill.js";
+// The `vdtb` command. The bundle loads the Reflect polyfill first (tsup.config.ts injects it).
 import { Command } from "commander";
-import { boards, resolveBoard } from "../index.js";
+import { Testbench, boards } from "../index.js";
 
 const program = new Command("vdtb").description("virtual device-driver testbench");
 
 program
   .command("run")
-  .description("boot a board and print what it is made of")
-  .option("-b, --board <name>", "board to boot", "pc")
-  .action((opts: { board: string }) => {
-    const board = resolveBoard(opts.board);
-    console.log("vdtb");
-    console.log(`board ${board.name} (${board.profile}), known boards: ${Object.keys(boards).join(", ")}`);
+  .description("boot a board and print its memory map")
+  .option("-b, --board <name>", `board to boot (${Object.keys(boards).join(", ")})`, "pc")
+  .option("-s, --seed <n>", "simulation seed", (v) => Number.parseInt(v, 10), 1)
+  .action(async (opts: { board: string; seed: number }) => {
+    const tb = await Testbench.boot({ board: opts.board, seed: opts.seed });
+    try {
+      console.log("vdtb");
+      console.log(tb.memoryMap());
+    } finally {
+      await tb.dispose();
+    }
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {
