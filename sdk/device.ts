@@ -7,17 +7,28 @@
  */
 
 import type { DmaAddr } from "./address.js";
-import type { AccessSize, RegisterFile } from "./registers.js";
+import type { AccessSize, RegisterMap } from "./registers.js";
+
+/**
+ * The guest-facing side of a register block, as the bus sees it. Every `RegisterFile<T>` is one.
+ * @public
+ */
+export interface GuestRegisters {
+  readonly map: RegisterMap;
+  guestRead(offset: number, size: AccessSize): number;
+  guestWrite(offset: number, size: AccessSize, data: number): number;
+  nameAt(offset: number): string | undefined;
+}
 
 /**
  * How accesses to a region are served.
- * - `registers`: a {@link RegisterFile}; the bus decodes offsets, checks sizes, applies access modes.
+ * - `registers`: a register block (a {@link RegisterFile}); the bus decodes offsets, checks sizes, applies access modes.
  * - `ram`: a byte array the device owns (e.g. VRAM), accessed directly with no per-access dispatch.
  * - `handler`: raw read/write callbacks for regions that are not register-shaped (e.g. a FIFO).
  * @public
  */
 export type RegionImpl =
-  | { readonly kind: "registers"; readonly file: RegisterFile }
+  | { readonly kind: "registers"; readonly file: GuestRegisters }
   | { readonly kind: "ram"; readonly backing: Uint8Array }
   | {
       readonly kind: "handler";
@@ -224,6 +235,24 @@ export interface IsaDmaController {
   transfer(channel: number, toDevice: boolean, buf: Uint8Array): IsaDmaMove;
   /** Register a callback pulsed when `channel` reaches terminal count. */
   onTerminalCount(channel: number, fn: () => void): void;
+  /**
+   * Observe every programming access (address, count, page, mode, mask, flip-flop...), seen
+   * before it takes effect, so the testbench can check the programming rules the silicon
+   * silently breaks (e.g. a channel programmed without the flip-flop cleared first).
+   */
+  observe?(listener: (event: IsaDmaProgramEvent) => void): void;
+}
+
+/** One programming access to an ISA DMA controller, for {@link IsaDmaController.observe}. @public */
+export interface IsaDmaProgramEvent {
+  /** Channel 0–7, or -1 for a controller-wide access (master clear, all masks). */
+  readonly channel: number;
+  /** What was accessed, e.g. `address`, `count`, `page`, `mode`, `single-mask`, `clear-flip-flop`. */
+  readonly kind: string;
+  readonly value: number;
+  /** The byte-pointer flip-flop before the access (true = high byte next). */
+  readonly flipFlopBefore: boolean;
+  readonly port: number;
 }
 
 /** Everything a device model may touch. @public */
