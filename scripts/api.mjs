@@ -4,7 +4,7 @@ import { emitDeclarations, extractApi } from "./build.mjs";
 
 try {
   emitDeclarations();
-  await extractApi({ local: true, strict: false });
+  await extractApi({ local: true, failOnChange: false });
   console.log("API reports updated in etc/; review with `git diff etc/`.");
 } catch (err) {
   console.error(err instanceof Error ? err.message : err);
