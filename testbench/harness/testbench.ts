@@ -2,13 +2,19 @@
  * Testbench.boot: a sequence of small steps over one tsyringe child container. Later layers
  * (kernel, devices, drivers) add their own steps after the SoC ones.
  */
-import { container as rootContainer } from "tsyringe";
-import type { DependencyContainer } from "tsyringe";
+import { container as rootContainer } from "../soc/di.js";
+import type { DependencyContainer } from "../soc/di.js";
 import { resolveBoard } from "./board.js";
 import type { BoardConfig } from "./board.js";
 import { registerSoc, resolveSoc } from "../soc/register.js";
 import type { Soc } from "../soc/register.js";
 import { BOARD, SEED } from "../soc/tokens.js";
+import type { Kernel } from "../../sdk/index.js";
+import type { Report, ReportKind } from "../checks/report.js";
+import type { KernelCore } from "../kernel/core.js";
+import type { Owner } from "../kernel/facade.js";
+import { buildFacade, registerKernel } from "../kernel/register.js";
+import { KERNEL_CORE } from "../kernel/tokens.js";
 
 /** Options of {@link Testbench.boot}. @public */
 export interface BootOptions {
@@ -36,6 +42,8 @@ export class Testbench {
     readonly container: DependencyContainer,
     /** The simulated SoC. */
     readonly soc: Soc,
+    /** The kernel core: dmesg, reports, context, fault injection, leak ledger. */
+    readonly core: KernelCore,
   ) {}
 
   /** Boot a testbench. */
@@ -47,13 +55,33 @@ export class Testbench {
     c.register(SEED, { useValue: seed });
     options.register?.(c);
     registerSoc(c);
+    registerKernel(c);
     const soc = resolveSoc(c);
-    return new Testbench(board, seed, c, soc);
+    const core = c.resolve(KERNEL_CORE);
+    return new Testbench(board, seed, c, soc, core);
   }
 
   /** Text listing of the physical memory map and port map. */
   memoryMap(): string {
     return `${this.board.name} (${this.board.profile})\n${this.soc.bus.memoryMap()}`;
+  }
+
+  /** The simulated dmesg, as `dmesg` prints it. */
+  dmesg(): string {
+    return this.core.dmesg.text();
+  }
+
+  /** Detector reports so far, optionally of one kind. */
+  reports(kind?: ReportKind): readonly Report[] {
+    return this.core.reports(kind);
+  }
+
+  /**
+   * A kernel facade bound to `owner`: what a driver gets in probe, for tests and tools that call
+   * the kernel directly (e.g. `tb.facade({ driver: "test" }).kmalloc(64, GFP_KERNEL)`).
+   */
+  facade(owner: Owner): Kernel {
+    return buildFacade(this.container, owner);
   }
 
   /** Dispose the container (idempotent). */

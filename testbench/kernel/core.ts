@@ -2,7 +2,7 @@
  * The kernel's shared core: dmesg, detector reports, execution context, fault injection and the
  * leak ledger. Every kernel subsystem takes it by injection.
  */
-import { inject, injectable } from "tsyringe";
+import { inject, injectable } from "../soc/di.js";
 import type { Clock } from "../soc/clock.js";
 import { CLOCK } from "../soc/tokens.js";
 import { FaultInjector } from "../checks/fault-inject.js";

@@ -6,7 +6,7 @@
  * Subsystems register under {@link KERNEL_API_PART} (tsyringe multi-registration); the facade
  * factory resolves them all.
  */
-import type { InjectionToken } from "tsyringe";
+import type { InjectionToken } from "../soc/di.js";
 import type { Kernel } from "../../sdk/index.js";
 
 /** Who is calling the kernel: a driver (and the device it is bound to), or the kernel itself. @public */

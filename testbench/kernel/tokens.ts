@@ -1,5 +1,5 @@
 /** Injection tokens of the kernel's subsystems (one line each; add yours). @packageDocumentation */
-import type { InjectionToken } from "tsyringe";
+import type { InjectionToken } from "../soc/di.js";
 import type { KernelCore } from "./core.js";
 import type { Devres } from "./driver/devres.js";
 

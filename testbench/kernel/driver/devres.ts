@@ -2,7 +2,7 @@
  * devres: per-device managed resources. Every `devm_*` call adds a release action; on unbind or a
  * failed probe the actions run in reverse order of acquisition, as Linux's devres does.
  */
-import { inject, injectable } from "tsyringe";
+import { inject, injectable } from "../../soc/di.js";
 import type { Device } from "../../../sdk/index.js";
 import type { KernelCore } from "../core.js";
 import { KERNEL_CORE } from "../tokens.js";

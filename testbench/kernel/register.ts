@@ -1,0 +1,46 @@
+/**
+ * Registration of the kernel's subsystems in a testbench's container, after the SoC. Each
+ * subsystem registers its default classes unless the container already has its own (tests swap
+ * components that way). Subsystem register functions are listed here in boot order.
+ */
+import { Lifecycle } from "../soc/di.js";
+import type { DependencyContainer, InjectionToken } from "../soc/di.js";
+import type { Kernel } from "../../sdk/index.js";
+import { KernelCore } from "./core.js";
+import { Devres } from "./driver/devres.js";
+import { KERNEL_API_PART, mergeFacade, type KernelApiPart, type Owner } from "./facade.js";
+import { DEVRES, KERNEL_CORE } from "./tokens.js";
+
+/** Register `cls` for `token` as a container singleton unless already registered. @internal */
+export function registerDefault<T>(c: DependencyContainer, token: InjectionToken<T>, cls: new (...args: never[]) => T): void {
+  if (!c.isRegistered(token, false)) {
+    c.register(token, { useClass: cls as unknown as new (...args: unknown[]) => T }, { lifecycle: Lifecycle.ContainerScoped });
+  }
+}
+
+/**
+ * Register a facade slice: the class for its own token, and that token under KERNEL_API_PART so
+ * the facade factory finds it.
+ * @internal
+ */
+export function registerApiPart<T extends KernelApiPart>(c: DependencyContainer, token: InjectionToken<T>, cls: new (...args: never[]) => T): void {
+  registerDefault(c, token, cls);
+  c.register(KERNEL_API_PART, { useToken: token });
+}
+
+/** Subsystem registration steps, in boot order. @internal */
+export const kernelSteps: ((c: DependencyContainer) => void)[] = [
+  (c) => registerDefault(c, KERNEL_CORE, KernelCore),
+  (c) => registerDefault(c, DEVRES, Devres),
+];
+
+/** Register every kernel subsystem. @internal */
+export function registerKernel(c: DependencyContainer): void {
+  for (const step of kernelSteps) step(c);
+}
+
+/** Build a driver's facade from every registered slice. @internal */
+export function buildFacade(c: DependencyContainer, owner: Owner): Kernel {
+  const parts = c.isRegistered(KERNEL_API_PART, true) ? c.resolveAll(KERNEL_API_PART) : [];
+  return mergeFacade(parts.map((p) => p.api(owner)));
+}
