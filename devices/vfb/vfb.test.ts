@@ -375,3 +375,54 @@ describe("vfb: scanout", () => {
     expect(dev.composeNow()).toBeUndefined();
   });
 });
+
+describe("vfb: randomized register traffic", () => {
+  it("never throws, keeps snapshots consistent, and leaves no clock events once disabled", () => {
+    let x = 0x1234567;
+    const rnd = (n: number) => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return (x >>> 0) % n;
+    };
+    const { dev, host, wr, period } = setup({ vramSize: 1 << 20 }, { ramSize: 2 << 20 });
+    const offsets = vfbRegisters.names.map((n) => (vfbRegisters.defs as RegisterDefs)[n]!.offset);
+    const sizes = [1, 2, 2, 4, 4, 8] as const;
+    for (let i = 0; i < host.ram.length; i += 97) host.ram[i] = rnd(256);
+    let frames = 0;
+    for (let step = 0; step < 5000; step++) {
+      const op = rnd(10);
+      if (op < 4) {
+        const off = rnd(8) === 0 ? rnd(0x1000) : offsets[rnd(offsets.length)]!;
+        host.write(REG, off, sizes[rnd(sizes.length)]!, rnd(4) === 0 ? rnd(2 ** 32) : rnd(1024));
+      } else if (op < 6) {
+        host.read(REG, rnd(8) === 0 ? rnd(0x1000) : offsets[rnd(offsets.length)]!, sizes[rnd(sizes.length)]!);
+      } else if (op < 7) {
+        // A plausible mode.
+        wr(I.BPP, [15, 16, 24, 32][rnd(4)]!);
+        wr(I.XRES, 32 + rnd(600));
+        wr(I.YRES, 32 + rnd(600));
+        wr(I.VIRT_WIDTH, rnd(2) ? 0 : rnd(800));
+        wr(I.X_OFFSET, rnd(4) ? 0 : rnd(64));
+        wr(I.Y_OFFSET, rnd(4) ? 0 : rnd(64));
+        wr(I.ENABLE, rnd(4) === 0 ? 0 : VfbEnable.ENABLED | (rnd(2) ? VfbEnable.NOCLEAR : 0));
+      } else if (op < 8) {
+        host.write(REG, EXT.SCANOUT_LO, 4, rnd(3) === 0 ? 0 : rnd(4 << 20));
+      } else if (op < 9) {
+        host.clock.advance(rnd(3 * period));
+      } else {
+        host.busMaster = rnd(4) !== 0;
+        const f = dev.snapshot();
+        if (f) {
+          frames++;
+          expect(f.rgba.length).toBe(f.width * f.height * 4);
+          expect(f.width).toBeGreaterThanOrEqual(64);
+        }
+      }
+    }
+    expect(frames).toBeGreaterThan(5); // the traffic does reach valid, composed modes
+    wr(I.ENABLE, 0);
+    expect(host.clock.runAll(1000)).toBe(0);
+    expect(host.clock.pending).toBe(0);
+  });
+});
