@@ -43,3 +43,5 @@ export { FaultInjector } from "./checks/fault-inject.js";
 export type { FaultKind, FaultPlan, InjectedFault } from "./checks/fault-inject.js";
 export { LeakLedger } from "./checks/ledger.js";
 export type { LedgerEntry, ResourceKind } from "./checks/ledger.js";
+export { toChromeTrace } from "./harness/chrome-trace.js";
+export type { ChromeTrace, ChromeTraceEvent } from "./harness/chrome-trace.js";
