@@ -1,7 +1,10 @@
 /**
- * The built-in devices, published as `vdtb/devices`. Placeholder until the first one lands.
+ * `vdtb/devices`: the built-in device models — the `vfb` framebuffer, the `sgdma` PCIe endpoint,
+ * the `i8237` ISA DMA controller pair and the `isa-stream` ISA client. Each imports only
+ * `vdtb/sdk`, like any third-party device.
  * @packageDocumentation
  */
-
-/** Name of this entry point. @public */
-export const ENTRY_NAME = "vdtb/devices";
+export * from "./vfb/index.js";
+export * from "./sgdma/index.js";
+export * from "./i8237/index.js";
+export * from "./isa-stream/index.js";
