@@ -42,17 +42,23 @@ export class FakeClock {
   cancel(handle: TimerHandle): void {
     this.queue = this.queue.filter((p) => p.handle !== handle);
   }
-  /** Run events up to and including time `t`, then set the clock to `t`. */
-  advanceTo(t: number): void {
+  /**
+   * Run events up to and including time `t`, then set the clock to `t`. More than `maxEvents`
+   * events in one call is an event storm (a device that never stops scheduling): it throws.
+   */
+  advanceTo(t: number, maxEvents = 1_000_000): number {
+    let n = 0;
     while (this.queue.length && this.queue[0]!.at <= t) {
+      if (++n > maxEvents) throw new Error(`event storm: more than ${maxEvents} events before t=${t}ns`);
       const p = this.queue.shift()!;
       this.t = p.at;
       p.fn();
     }
     this.t = Math.max(this.t, t);
+    return n;
   }
-  advance(ns: number): void {
-    this.advanceTo(this.t + ns);
+  advance(ns: number, maxEvents?: number): number {
+    return this.advanceTo(this.t + ns, maxEvents);
   }
   /** Run until no events remain or `maxEvents` ran; returns the number run. */
   runAll(maxEvents = 1_000_000): number {
