@@ -12,6 +12,7 @@ import {
   type DeviceLog,
   type IsaDmaController,
   type IsaDmaMove,
+  type IsaDmaProgramEvent,
   type RegisterMap,
   type VirtualDevice,
 } from "../../sdk/index.js";
@@ -169,6 +170,7 @@ export class I8237Device implements VirtualDevice, IsaDmaController {
   private readonly temp = new Uint8Array(2);
 
   private scratch = new Uint8Array(4096);
+  private readonly observers: ((event: IsaDmaProgramEvent) => void)[] = [];
 
   constructor(options: I8237Options = {}) {
     this.firmwareCascade = options.firmwareCascade ?? true;
@@ -316,6 +318,14 @@ export class I8237Device implements VirtualDevice, IsaDmaController {
     return this.run(channel, toDevice, type === I8237Mode.TYPE_VERIFY, buf);
   }
 
+  /**
+   * {@link IsaDmaController.observe}: every programming access, before it takes effect, in the
+   * plugin-neutral event shape (the same accesses {@link I8237Device.onProgram} sees).
+   */
+  observe(listener: (event: IsaDmaProgramEvent) => void): void {
+    this.observers.push(listener);
+  }
+
   // ---- transfer engine -----------------------------------------------------------------------
 
   private run(ch: number, toDevice: boolean, verify: boolean, buf: Uint8Array): IsaDmaMove {
@@ -452,8 +462,11 @@ export class I8237Device implements VirtualDevice, IsaDmaController {
 
   private emit(c: 0 | 1, channel: number, kind: I8237ProgramKind, value: number, port: number): void {
     const fn = this.onProgram;
-    if (!fn) return;
-    fn({ controller: c, channel, kind, value, flipFlopBefore: this.flipFlop[c] as 0 | 1, port, time: this.ctx?.clock.now() ?? 0 });
+    const ff = this.flipFlop[c] as 0 | 1;
+    if (fn) fn({ controller: c, channel, kind, value, flipFlopBefore: ff, port, time: this.ctx?.clock.now() ?? 0 });
+    if (this.observers.length === 0) return;
+    const event: IsaDmaProgramEvent = { channel, kind, value, flipFlopBefore: ff === 1, port };
+    for (const o of this.observers) o(event);
   }
 
   private wireController(c: 0 | 1, regs: RegisterFile, map: RegisterMap): void {

@@ -177,6 +177,23 @@ describe("i8237 byte-pointer flip-flop", () => {
     expect(events[1]).toMatchObject({ kind: "address-read", channel: 3, flipFlopBefore: 0 });
   });
 
+  it("observe() delivers the same accesses in the SDK's event shape, beside onProgram", () => {
+    const native: I8237ProgramEvent[] = [];
+    const { dev, host } = setup({ onProgram: (e) => native.push(e) });
+    const seen: { channel: number; kind: string; value: number; flipFlopBefore: boolean; port: number }[] = [];
+    dev.observe((e) => seen.push(e));
+    host.outb(0xd8, 0);
+    host.outb(0xc4, 0x34);
+    host.outb(0xc4, 0x12);
+    expect(seen).toEqual([
+      { channel: -1, kind: "clear-flip-flop", value: 0, flipFlopBefore: false, port: 0xd8 },
+      { channel: 5, kind: "address", value: 0x34, flipFlopBefore: false, port: 0xc4 },
+      { channel: 5, kind: "address", value: 0x12, flipFlopBefore: true, port: 0xc4 },
+    ]);
+    expect(native).toHaveLength(3);
+    expect(dev.channelState(5).baseAddress).toBe(0x1234);
+  });
+
   it("reports every programming write of the canonical sequence", () => {
     const events: I8237ProgramEvent[] = [];
     const { host } = setup({ onProgram: (e) => events.push(e) });
