@@ -7,3 +7,7 @@ import type { Devres } from "./driver/devres.js";
 export const KERNEL_CORE: InjectionToken<KernelCore> = Symbol("vdtb.kernel.core");
 /** Managed device resources (devres). @public */
 export const DEVRES: InjectionToken<Devres> = Symbol("vdtb.kernel.devres");
+/** Memory management: page allocator, linear map, kernel page tables, slab, vmalloc, KASAN. @public */
+export const KERNEL_MM: InjectionToken<import("./mm/mm.js").MemoryManager> = Symbol("vdtb.kernel.mm");
+/** The memory-management facade slice (KernelMemory, `k.mem`). @public */
+export const MM_API: InjectionToken<import("./mm/api.js").MmApi> = Symbol("vdtb.kernel.mmApi");
