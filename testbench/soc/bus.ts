@@ -4,7 +4,7 @@
  * port accesses are checked and dispatched in one place ({@link Bus.mmioRead} /
  * {@link Bus.mmioWrite}), which the CPU reaches directly with the region it cached in its TLB.
  */
-import { inject, injectable } from "tsyringe";
+import { inject, injectable } from "./di.js";
 import type { BoardConfig } from "../harness/board.js";
 import { SparseRam } from "./ram.js";
 import { SOURCE_CPU, TraceKind, TraceRing } from "./trace.js";

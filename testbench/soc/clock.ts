@@ -2,7 +2,7 @@
  * Simulated time: nanoseconds, a binary-heap event queue ordered by (time, insertion sequence),
  * and the seeded PRNG. Nothing here reads host time.
  */
-import { inject, injectable } from "tsyringe";
+import { inject, injectable } from "./di.js";
 import { SEED } from "./tokens.js";
 
 /** A scheduled callback. @public */

@@ -5,22 +5,31 @@
  * The hit path reads the TLB and cache arrays directly and touches no Map, no closure and no
  * allocation; walks, faults, MMIO and page/line-crossing accesses leave it through small calls.
  */
-import { inject, injectable } from "tsyringe";
+import { inject, injectable } from "./di.js";
 import type { BoardConfig } from "../harness/board.js";
 import { Bus, RegionKind } from "./bus.js";
+import type { BusRegion } from "./bus.js";
 import { DataCache } from "./dcache.js";
 import { Mmu } from "./mmu.js";
 import { Access, PageFault, PteFlag } from "./pagetable.js";
 import type { FaultCause } from "./pagetable.js";
 import { SparseRam } from "./ram.js";
-import { Tlb, TlbAttr } from "./tlb.js";
+import { MAX_ASID, Tlb, TlbAttr } from "./tlb.js";
 import { SOURCE_CPU, TraceKind, TraceRing } from "./trace.js";
 import { BOARD, BUS, DCACHE, MMU, RAM, TLB, TRACE } from "./tokens.js";
 
 const PAGE = 4096;
+/** 1/PAGE: multiplying by it is exact and much cheaper than dividing. */
+const INV_PAGE = 1 / PAGE;
 const KIND_CACHED = TlbAttr.KindCached;
 const KIND_DIRECT = TlbAttr.KindDirect;
 const KIND_MASK = TlbAttr.KindMask;
+const KIND_IO = TlbAttr.KindIo;
+// Plain numeric copies for the miss path (module-level numbers fold; object property loads do not).
+const F_W = PteFlag.Write, F_U = PteFlag.User, F_D = PteFlag.Dirty, F_G = PteFlag.Global, F_NX = PteFlag.Nx, F_MT = PteFlag.MtMask;
+const T_KR = TlbAttr.KernelRead, T_KW = TlbAttr.KernelWrite, T_KX = TlbAttr.KernelExec;
+const T_UR = TlbAttr.UserRead, T_UW = TlbAttr.UserWrite, T_UX = TlbAttr.UserExec;
+const R_RAM = RegionKind.Ram, R_MMIO = RegionKind.Mmio;
 
 /**
  * The CPU's view of memory: loads and stores at virtual addresses in the current address space
@@ -37,10 +46,31 @@ export class Cpu {
   private readBit: number = TlbAttr.KernelRead;
   private writeBit: number = TlbAttr.KernelWrite;
   private execBit: number = TlbAttr.KernelExec;
+  /** Mask selecting the read bit and the backing kind: equal to readBit for a cached readable entry. */
+  private cachedReadMask: number = TlbAttr.KernelRead | KIND_MASK;
+  private cachedWriteMask: number = TlbAttr.KernelWrite | KIND_MASK;
   private readonly lineSize: number;
   private readonly lineShift: number;
   private readonly lineMask: number;
+  private readonly invLineSize: number;
+  private readonly linesPerPage: number;
   private readonly fillBuf = new Uint8Array(PAGE);
+  // The hit path reads these arrays of the TLB and the cache directly (they are never reallocated).
+  private readonly tlbKey: Float64Array;
+  private readonly tlbAttr: Int32Array;
+  private readonly tlbPageLine: Float64Array;
+  private readonly tlbSetMask: number;
+  private readonly tlbWays: number;
+  private readonly lineHint: Int32Array;
+  private readonly dcTag: Float64Array;
+  private readonly dcStamp: Float64Array;
+  private readonly dcDirty: Uint8Array;
+  private readonly dcData: DataView;
+  private readonly tlbStats: Float64Array;
+  /** Region of the last TLB fill (most fills land in the same RAM bank). */
+  private lastRegion: BusRegion | undefined = undefined;
+  private lastRegionGen = -1;
+  private readonly dcStats: Float64Array;
 
   constructor(
     @inject(BOARD) board: BoardConfig,
@@ -55,6 +85,21 @@ export class Cpu {
     this.lineSize = dcache.lineSize;
     this.lineShift = dcache.lineShift;
     this.lineMask = dcache.lineSize - 1;
+    this.invLineSize = 1 / dcache.lineSize;
+    this.linesPerPage = tlb.linesPerPage;
+    if (tlb.linesPerPage * dcache.lineSize !== PAGE) throw new RangeError("TLB and data cache disagree on the line size");
+    this.tlbKey = tlb.key;
+    this.tlbAttr = tlb.attr;
+    this.tlbPageLine = tlb.pageLine;
+    this.tlbSetMask = tlb.setMask;
+    this.tlbWays = tlb.ways;
+    this.lineHint = tlb.lineHint;
+    this.dcTag = dcache.tag;
+    this.dcStamp = dcache.stamp;
+    this.dcDirty = dcache.dirty;
+    this.dcData = dcache.dataView;
+    this.tlbStats = tlb.stats;
+    this.dcStats = dcache.stats;
     // TLB entries cache bus backings: a moved or removed region must not stay reachable.
     bus.onTopologyChange(() => tlb.flushAll());
   }
@@ -68,6 +113,8 @@ export class Cpu {
     this.readBit = u ? TlbAttr.UserRead : TlbAttr.KernelRead;
     this.writeBit = u ? TlbAttr.UserWrite : TlbAttr.KernelWrite;
     this.execBit = u ? TlbAttr.UserExec : TlbAttr.KernelExec;
+    this.cachedReadMask = this.readBit | KIND_MASK;
+    this.cachedWriteMask = this.writeBit | KIND_MASK;
   }
 
   /**
@@ -75,52 +122,109 @@ export class Cpu {
    * translations are kept apart; reusing an ASID needs an explicit `tlb.flushAsid`.
    */
   switchTo(root: number, asid: number): void {
+    if (!(asid >= 0 && asid <= MAX_ASID && asid === Math.floor(asid))) throw new RangeError(`ASID ${asid} out of range 0..${MAX_ASID}`);
     this.root = root;
-    this.asid = asid | 0;
+    this.asid = asid;
   }
 
   // ---- hot path -------------------------------------------------------------------------
 
   /** Load an unsigned 32-bit little-endian value. */
   load32(va: number): number {
-    const vpn = Math.floor(va / PAGE);
+    // Fast path, flattened: TLB hit on readable cached memory, the line resident in the way the
+    // entry's hint names, the value inside that line. Everything else takes load32Slow.
+    const vpn = Math.floor(va * INV_PAGE);
     const off = va - vpn * PAGE;
+    const keys = this.tlbKey;
+    const k = vpn * 65536 + this.asid;
+    const kg = vpn * 65536 + 0xffff;
+    let e = (vpn & this.tlbSetMask) * this.tlbWays;
+    const end = e + this.tlbWays;
+    for (; e < end; e++) {
+      const t = keys[e];
+      if (t === k || t === kg) break;
+    }
+    if (e === end) return this.load32Slow(va, off, -1);
+    this.tlbStats[0]++;
+    if ((this.tlbAttr[e]! & this.cachedReadMask) === this.readBit) {
+      const ln = off >>> this.lineShift;
+      const i = this.lineHint[e * this.linesPerPage + ln]!;
+      const inLine = off & this.lineMask;
+      if (i >= 0 && this.dcTag[i] === this.tlbPageLine[e]! + ln && inLine <= this.lineSize - 4) {
+        this.dcStats[0]++;
+        this.dcStamp[i] = ++this.dcache.tick;
+        return this.dcData.getUint32((i << this.lineShift) + inLine, true);
+      }
+    }
+    return this.load32Slow(va, off, e);
+  }
+
+  /** Store a 32-bit little-endian value. */
+  store32(va: number, value: number): void {
+    const vpn = Math.floor(va * INV_PAGE);
+    const off = va - vpn * PAGE;
+    const keys = this.tlbKey;
+    const k = vpn * 65536 + this.asid;
+    const kg = vpn * 65536 + 0xffff;
+    let e = (vpn & this.tlbSetMask) * this.tlbWays;
+    const end = e + this.tlbWays;
+    for (; e < end; e++) {
+      const t = keys[e];
+      if (t === k || t === kg) break;
+    }
+    if (e === end) return this.store32Slow(va, off, -1, value);
+    this.tlbStats[0]++;
+    if ((this.tlbAttr[e]! & this.cachedWriteMask) === this.writeBit) {
+      const ln = off >>> this.lineShift;
+      const i = this.lineHint[e * this.linesPerPage + ln]!;
+      const inLine = off & this.lineMask;
+      if (i >= 0 && this.dcTag[i] === this.tlbPageLine[e]! + ln && inLine <= this.lineSize - 4) {
+        this.dcStats[0]++;
+        this.dcStamp[i] = ++this.dcache.tick;
+        this.dcData.setUint32((i << this.lineShift) + inLine, value, true);
+        this.dcDirty[i] = 1;
+        return;
+      }
+    }
+    this.store32Slow(va, off, e, value);
+  }
+
+  /** load32 after a TLB miss, a cache miss, uncached/MMIO memory, or a line/page crossing. */
+  private load32Slow(va: number, off: number, e: number): number {
     if (off > PAGE - 4) return this.loadSlow(va, 4);
+    if (e < 0) {
+      this.tlbStats[1]++;
+      e = this.tlbFill(va, Access.Read);
+    } else if ((this.tlbAttr[e]! & this.readBit) === 0) {
+      e = this.tlbFill(va, Access.Read);
+    }
     const tlb = this.tlb;
-    let e = tlb.probe(vpn, this.asid);
-    if (e < 0 || (tlb.attr[e]! & this.readBit) === 0) e = this.tlbFill(va, Access.Read);
     const kind = tlb.attr[e]! & KIND_MASK;
     if (kind === KIND_CACHED) {
       const inLine = off & this.lineMask;
       if (inLine > this.lineSize - 4) return this.loadSlow(va, 4);
-      const dc = this.dcache;
-      const line = tlb.pageBase[e]! / this.lineSize + (off >>> this.lineShift);
-      let i = dc.find(line);
-      if (i < 0) i = dc.fill(line, tlb.view[e]!, tlb.viewBase[e]! + off - inLine, true);
-      return dc.dataView.getUint32((i << this.lineShift) + inLine, true);
+      return this.dcache.dataView.getUint32((this.lineFor(e, off, true) << this.lineShift) + inLine, true);
     }
     if (kind === KIND_DIRECT) return tlb.view[e]!.getUint32(tlb.viewBase[e]! + off, true);
     return this.ioRead(e, off, 4);
   }
 
-  /** Store a 32-bit little-endian value. */
-  store32(va: number, value: number): void {
-    const vpn = Math.floor(va / PAGE);
-    const off = va - vpn * PAGE;
+  private store32Slow(va: number, off: number, e: number, value: number): void {
     if (off > PAGE - 4) return this.storeSlow(va, 4, value);
+    if (e < 0) {
+      this.tlbStats[1]++;
+      e = this.tlbFill(va, Access.Write);
+    } else if ((this.tlbAttr[e]! & this.writeBit) === 0) {
+      e = this.tlbFill(va, Access.Write);
+    }
     const tlb = this.tlb;
-    let e = tlb.probe(vpn, this.asid);
-    if (e < 0 || (tlb.attr[e]! & this.writeBit) === 0) e = this.tlbFill(va, Access.Write);
     const kind = tlb.attr[e]! & KIND_MASK;
     if (kind === KIND_CACHED) {
       const inLine = off & this.lineMask;
       if (inLine > this.lineSize - 4) return this.storeSlow(va, 4, value);
-      const dc = this.dcache;
-      const line = tlb.pageBase[e]! / this.lineSize + (off >>> this.lineShift);
-      let i = dc.find(line);
-      if (i < 0) i = dc.fill(line, tlb.view[e]!, tlb.viewBase[e]! + off - inLine, true);
-      dc.dataView.setUint32((i << this.lineShift) + inLine, value, true);
-      dc.dirty[i] = 1;
+      const i = this.lineFor(e, off, true);
+      this.dcache.dataView.setUint32((i << this.lineShift) + inLine, value, true);
+      this.dcache.dirty[i] = 1;
       return;
     }
     if (kind === KIND_DIRECT) return tlb.view[e]!.setUint32(tlb.viewBase[e]! + off, value, true);
@@ -173,7 +277,7 @@ export class Cpu {
     let done = 0;
     while (done < len) {
       const a = va + done;
-      const vpn = Math.floor(a / PAGE);
+      const vpn = Math.floor(a * INV_PAGE);
       const off = a - vpn * PAGE;
       const n = Math.min(PAGE - off, len - done);
       const e = this.entryFor(a, vpn, Access.Read);
@@ -187,7 +291,7 @@ export class Cpu {
     let done = 0;
     while (done < len) {
       const a = va + done;
-      const vpn = Math.floor(a / PAGE);
+      const vpn = Math.floor(a * INV_PAGE);
       const off = a - vpn * PAGE;
       const n = Math.min(PAGE - off, len - done);
       const e = this.entryFor(a, vpn, Access.Write);
@@ -213,7 +317,7 @@ export class Cpu {
    * walk sets accessed/dirty bits). Returns the physical address or throws {@link PageFault}.
    */
   translate(va: number, access: Access = Access.Read): number {
-    const vpn = Math.floor(va / PAGE);
+    const vpn = Math.floor(va * INV_PAGE);
     const e = this.entryFor(va, vpn, access);
     return this.tlb.pageBase[e]! + (va - vpn * PAGE);
   }
@@ -231,23 +335,28 @@ export class Cpu {
   private tlbFill(va: number, access: Access): number {
     const mmu = this.mmu;
     const tlb = this.tlb;
-    tlb.walks++;
+    tlb.stats[2]++;
     const cause = mmu.walkInto(this.root, va, access, this.userMode, true);
     if (cause !== 0) throw this.fault(va, access, cause as FaultCause);
     const flags = mmu.outFlags;
     const pageBase = mmu.outPageBase;
-    const exec = (flags & PteFlag.Nx) === 0;
-    const write = (flags & PteFlag.Write) !== 0 && (flags & PteFlag.Dirty) !== 0;
-    let attr = TlbAttr.KernelRead | (write ? TlbAttr.KernelWrite : 0) | (exec ? TlbAttr.KernelExec : 0);
-    if ((flags & PteFlag.User) !== 0) attr |= TlbAttr.UserRead | (write ? TlbAttr.UserWrite : 0) | (exec ? TlbAttr.UserExec : 0);
-    const r = this.bus.lookup(pageBase);
+    const exec = (flags & F_NX) === 0;
+    const write = (flags & F_W) !== 0 && (flags & F_D) !== 0;
+    let attr = T_KR | (write ? T_KW : 0) | (exec ? T_KX : 0);
+    if ((flags & F_U) !== 0) attr |= T_UR | (write ? T_UW : 0) | (exec ? T_UX : 0);
+    let r = this.lastRegion;
+    if (r === undefined || this.lastRegionGen !== this.bus.generation || pageBase < r.base || pageBase >= r.end) {
+      r = this.bus.lookup(pageBase);
+      this.lastRegion = r;
+      this.lastRegionGen = this.bus.generation;
+    }
     let view: DataView | null = null;
     let base = 0;
-    let region = null;
-    if (r !== undefined && r.kind !== RegionKind.Mmio && pageBase + PAGE <= r.end) {
-      attr |= (flags & PteFlag.MtMask) === PteFlag.MtWriteBack ? KIND_CACHED : KIND_DIRECT;
-      if (r.kind === RegionKind.Ram) {
-        const id = this.ram.pageId(pageBase / PAGE, true);
+    let region: BusRegion | null = null;
+    if (r !== undefined && r.kind !== R_MMIO && pageBase + PAGE <= r.end) {
+      attr |= (flags & F_MT) === 0 ? KIND_CACHED : KIND_DIRECT;
+      if (r.kind === R_RAM) {
+        const id = this.ram.pageId(pageBase * INV_PAGE, true);
         view = this.ram.slabView(id);
         base = this.ram.slabOffset(id);
       } else {
@@ -255,13 +364,13 @@ export class Cpu {
         base = pageBase - r.base;
       }
     } else {
-      attr |= TlbAttr.KindIo;
-      if (r !== undefined && r.kind === RegionKind.Mmio && r.base <= pageBase && pageBase + PAGE <= r.end) {
+      attr |= KIND_IO;
+      if (r !== undefined && r.kind === R_MMIO && r.base <= pageBase && pageBase + PAGE <= r.end) {
         region = r;
         base = pageBase - r.base;
       }
     }
-    const e = tlb.insert(vpn(va), this.asid, (flags & PteFlag.Global) !== 0, attr, pageBase);
+    const e = tlb.insert(Math.floor(va * INV_PAGE), this.asid, (flags & F_G) !== 0, attr, pageBase);
     tlb.view[e] = view;
     tlb.viewBase[e] = base;
     tlb.region[e] = region;
@@ -287,7 +396,7 @@ export class Cpu {
 
   /** 1- and 2-byte loads; also the per-byte fallback of page/line-crossing accesses. */
   private loadN(va: number, size: number): number {
-    const vpn = Math.floor(va / PAGE);
+    const vpn = Math.floor(va * INV_PAGE);
     const off = va - vpn * PAGE;
     if (off > PAGE - size) return this.loadSlow(va, size);
     const e = this.entryFor(va, vpn, Access.Read);
@@ -309,7 +418,7 @@ export class Cpu {
   }
 
   private storeN(va: number, size: number, value: number): void {
-    const vpn = Math.floor(va / PAGE);
+    const vpn = Math.floor(va * INV_PAGE);
     const off = va - vpn * PAGE;
     if (off > PAGE - size) return this.storeSlow(va, size, value);
     const e = this.entryFor(va, vpn, Access.Write);
@@ -335,13 +444,15 @@ export class Cpu {
     this.ioWrite(e, off, size, value);
   }
 
-  /** Line index in the cache for offset `off` of TLB entry `e`, allocating (and loading) on a miss. */
+  /** Line index in the cache for offset `off` of TLB entry `e`, allocating (and loading) on a miss; refreshes the way hint. */
   private lineFor(e: number, off: number, load: boolean): number {
     const tlb = this.tlb;
-    const inLine = off & this.lineMask;
-    const line = tlb.pageBase[e]! / this.lineSize + (off >>> this.lineShift);
-    const i = this.dcache.find(line);
-    return i >= 0 ? i : this.dcache.fill(line, tlb.view[e]!, tlb.viewBase[e]! + off - inLine, load);
+    const ln = off >>> this.lineShift;
+    const line = tlb.pageLine[e]! + ln;
+    let i = this.dcache.find(line);
+    if (i < 0) i = this.dcache.fill(line, tlb.view[e]!, tlb.viewBase[e]! + ln * this.lineSize, load);
+    tlb.lineHint[e * this.linesPerPage + ln] = i;
+    return i;
   }
 
   /** Byte-wise access for values crossing a page or a cache line (little-endian). */
@@ -434,5 +545,5 @@ export class Cpu {
 }
 
 function vpn(va: number): number {
-  return Math.floor(va / PAGE);
+  return Math.floor(va * INV_PAGE);
 }

@@ -4,7 +4,7 @@
  * RAM on a non-coherent board leaves a stale line until it is invalidated. Lines are tagged by
  * physical line number (pa / lineSize); each line remembers its backing bytes for write-back.
  */
-import { inject, injectable } from "tsyringe";
+import { inject, injectable } from "./di.js";
 import type { BoardConfig } from "../harness/board.js";
 import { SOURCE_CPU, TraceKind, TraceRing } from "./trace.js";
 import { BOARD, TRACE } from "./tokens.js";
@@ -20,10 +20,24 @@ export class DataCache {
   readonly lineSize: number;
   /** log2(lineSize). @internal */ readonly lineShift: number;
   /** @internal */ readonly setMask: number;
-  hits = 0;
-  misses = 0;
+  /** Counters [hits, misses, writebacks] in a typed array so hot paths bump them cheaply. @internal */
+  readonly stats = new Float64Array(3);
+  /** Accesses that found their line. */
+  get hits(): number {
+    return this.stats[0]!;
+  }
+  /** Line fills (every miss allocates: write-allocate). */
+  get misses(): number {
+    return this.stats[1]!;
+  }
   /** Dirty lines written back to memory (evictions and cleans). */
-  writebacks = 0;
+  get writebacks(): number {
+    return this.stats[2]!;
+  }
+  /** Reset the counters. */
+  resetCounters(): void {
+    this.stats.fill(0);
+  }
   /** Line tags: physical line number, NaN when invalid. @internal */ readonly tag: Float64Array;
   /** @internal */ readonly dirty: Uint8Array;
   /** LRU stamps. @internal */ readonly stamp: Float64Array;
@@ -53,19 +67,18 @@ export class DataCache {
     this.backOff = new Float64Array(n);
   }
 
-  /** Index of the line holding physical line number `line`, or -1 (counts a hit or a miss). */
+  /** Index of the line holding physical line number `line`, or -1 (counts a hit and updates LRU; misses are counted by fill). */
   find(line: number): number {
     const tags = this.tag;
     const start = (line & this.setMask) * this.ways;
     const end = start + this.ways;
     for (let i = start; i < end; i++) {
       if (tags[i] === line) {
-        this.hits++;
+        this.stats[0]++;
         this.stamp[i] = ++this.tick;
         return i;
       }
     }
-    this.misses++;
     return -1;
   }
 
@@ -91,6 +104,7 @@ export class DataCache {
       }
       if (this.stamp[i]! < this.stamp[v]!) v = i;
     }
+    this.stats[1]++;
     if (this.tag[v] === this.tag[v] && this.dirty[v] !== 0) this.writeBack(v);
     this.tag[v] = line;
     this.dirty[v] = 0;
@@ -185,7 +199,7 @@ export class DataCache {
     const at = i * this.lineSize;
     for (let k = 0; k < this.lineSize; k += 4) view.setUint32(off + k, d.getUint32(at + k, true), true);
     this.dirty[i] = 0;
-    this.writebacks++;
+    this.stats[2]++;
     if (this.trace.cacheEvents) this.trace.record(TraceKind.Cache, this.tag[i]! * this.lineSize, this.lineSize, 0, SOURCE_CPU, "writeback");
   }
 

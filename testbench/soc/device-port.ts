@@ -4,7 +4,7 @@
  * cache lines and device writes update cached copies; on a non-coherent board the device sees
  * RAM only, so the CPU may read stale lines and the device may miss data still dirty in the cache.
  */
-import { inject, injectable } from "tsyringe";
+import { inject, injectable } from "./di.js";
 import type { BoardConfig } from "../harness/board.js";
 import { Bus, RegionKind } from "./bus.js";
 import { DataCache } from "./dcache.js";

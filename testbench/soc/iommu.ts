@@ -4,7 +4,7 @@
  * domain. A translation fault is logged (requester, address, direction) to the trace and to
  * {@link Iommu.faults}, and the access is aborted. On boards without an IOMMU, IOVA = PA.
  */
-import { inject, injectable } from "tsyringe";
+import { inject, injectable } from "./di.js";
 import type { BoardConfig } from "../harness/board.js";
 import { Clock } from "./clock.js";
 import { DeviceMemoryPort, DmaStatus } from "./device-port.js";

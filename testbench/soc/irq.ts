@@ -7,7 +7,7 @@
  * Level lines stay in service after delivery until the kernel calls {@link InterruptController.eoi};
  * a line still asserted then is delivered again. Edge lines latch an edge while masked.
  */
-import { inject, injectable } from "tsyringe";
+import { inject, injectable } from "./di.js";
 import { Clock } from "./clock.js";
 import { SOURCE_CPU, TraceKind, TraceRing } from "./trace.js";
 import { CLOCK, TRACE } from "./tokens.js";

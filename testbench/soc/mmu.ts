@@ -3,7 +3,7 @@
  * the entry format). The TLB and the CPU access path use its walker on a miss; the kernel uses
  * its editor (createRoot, map, unmap, protect, lookup).
  */
-import { inject, injectable } from "tsyringe";
+import { inject, injectable } from "./di.js";
 import type { BoardConfig } from "../harness/board.js";
 import { PageTable, pagingProfiles } from "./pagetable.js";
 import { SparseRam } from "./ram.js";

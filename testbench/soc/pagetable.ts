@@ -146,8 +146,13 @@ export interface Translation {
 export type AllocTablePage = () => number;
 
 const PAGE = 4096;
+const INV_PAGE = 1 / PAGE;
 const HUGE = 2 * 1024 * 1024;
 const LOW_FLAGS = 0x1ff;
+// Plain constants for the walker (module-level numbers fold; object property loads do not).
+const F_P = 0x1, F_W = 0x2, F_U = 0x4, F_A = 0x20, F_D = 0x40, F_PS = 0x80, F_NX = 0x800;
+const C_NOT_PRESENT = 1, C_PROT = 2, C_USER = 3, C_NX = 4, C_NON_CANONICAL = 5;
+const A_WRITE = 1, A_EXEC = 2;
 
 /**
  * Walker and editor of one page-table format over simulated RAM.
@@ -156,24 +161,38 @@ const LOW_FLAGS = 0x1ff;
 export class PageTable {
   readonly levels: number;
   /** Bytes covered by one entry at each level. */
-  private readonly span: number[];
-  private readonly mask: number[];
+  private readonly span: Float64Array;
+  private readonly mask: Int32Array;
+  /** 1 / span (exact powers of two: multiply instead of divide). */
+  private readonly inv: Float64Array;
 
   // Outputs of the last successful walkInto (no allocation on the miss path).
   /** @internal */ outPageBase = 0;
   /** @internal */ outFlags = 0;
   /** @internal */ outPageSize = PAGE;
+  private readonly memoTable: Float64Array;
+  private readonly minAddr: number;
+  private readonly maxAddr: number;
+  private readonly memoView: DataView[];
+  private readonly memoBase: Int32Array;
 
   constructor(
     readonly profile: PagingProfile,
     private readonly ram: SparseRam,
   ) {
     this.levels = profile.bits.length;
-    this.span = [];
-    this.mask = [];
+    this.memoTable = new Float64Array(this.levels).fill(NaN);
+    this.minAddr = profile.minAddr;
+    this.maxAddr = profile.maxAddr;
+    this.memoView = new Array<DataView>(this.levels);
+    this.memoBase = new Int32Array(this.levels);
+    this.span = new Float64Array(this.levels);
+    this.mask = new Int32Array(this.levels);
+    this.inv = new Float64Array(this.levels);
     let shift = 12;
     for (let l = this.levels - 1; l >= 0; l--) {
       this.span[l] = 2 ** shift;
+      this.inv[l] = 2 ** -shift;
       this.mask[l] = (1 << profile.bits[l]!) - 1;
       shift += profile.bits[l]!;
     }
@@ -185,48 +204,65 @@ export class PageTable {
    * @internal
    */
   walkInto(root: number, va: number, access: number, user: boolean, setAD: boolean): number {
-    if (!(va >= this.profile.minAddr && va < this.profile.maxAddr)) return FaultCause.NonCanonical;
-    const ram = this.ram;
+    if (!(va >= this.minAddr && va < this.maxAddr)) return C_NON_CANONICAL;
+    const inv = this.inv;
+    const mask = this.mask;
+    const memoTable = this.memoTable;
     const last = this.levels - 1;
     let table = root;
-    let allow = PteFlag.Write | PteFlag.User;
+    let allow = F_W | F_U;
     let nx = 0;
-    for (let l = 0; l <= last; l++) {
-      const idx = Math.floor(va / this.span[l]!) & this.mask[l]!;
-      const id = ram.pageId(table / PAGE, false);
-      if (id < 0) return FaultCause.NotPresent;
-      const dv = ram.slabView(id);
-      const at = ram.slabOffset(id) + idx * 8;
-      let lo = dv.getUint32(at, true);
-      const hi = dv.getUint32(at + 4, true);
-      if ((lo & PteFlag.Present) === 0) return FaultCause.NotPresent;
-      allow &= lo;
-      nx |= hi >>> 31;
-      const leaf = l === last || (l === last - 1 && (lo & PteFlag.Huge) !== 0);
-      if (leaf) {
-        if (user && (allow & PteFlag.User) === 0) return FaultCause.UserSupervisor;
-        if (access === Access.Write && (allow & PteFlag.Write) === 0) return FaultCause.Protection;
-        if (access === Access.Exec && nx !== 0) return FaultCause.Nx;
-        if (setAD) {
-          const want = lo | PteFlag.Accessed | (access === Access.Write ? PteFlag.Dirty : 0);
-          if (want !== lo) dv.setUint32(at, (lo = want) >>> 0, true);
-        }
-        const frame = ((lo >>> 12) + (hi & 0xfffff) * 1048576) * PAGE;
-        if (l === last) {
-          this.outPageBase = frame;
-          this.outPageSize = PAGE;
-        } else {
-          const base = frame - (frame % HUGE);
-          this.outPageBase = base + (Math.floor(va / PAGE) & 511) * PAGE;
-          this.outPageSize = HUGE;
-        }
-        this.outFlags = (lo & (LOW_FLAGS & ~(PteFlag.Write | PteFlag.User))) | allow | (nx ? PteFlag.Nx : 0);
-        return 0;
+    for (let l = 0; ; l++) {
+      const idx = Math.floor(va * inv[l]!) & mask[l]!;
+      // Where the table page's bytes live, memoised per level: a touched page's backing never
+      // moves, and the entries themselves are always read from RAM, so nothing here goes stale.
+      let dv: DataView;
+      let base: number;
+      if (memoTable[l] === table) {
+        dv = this.memoView[l]!;
+        base = this.memoBase[l]!;
+      } else {
+        const id = this.ram.pageId(table * INV_PAGE, false);
+        if (id < 0) return C_NOT_PRESENT;
+        dv = this.ram.slabView(id);
+        base = this.ram.slabOffset(id);
+        memoTable[l] = table;
+        this.memoView[l] = dv;
+        this.memoBase[l] = base;
       }
-      if (setAD && (lo & PteFlag.Accessed) === 0) dv.setUint32(at, (lo | PteFlag.Accessed) >>> 0, true);
+      const at = base + idx * 8;
+      const lo = dv.getUint32(at, true);
+      const hi = dv.getUint32(at + 4, true);
+      if ((lo & F_P) === 0) return C_NOT_PRESENT;
+      allow &= lo;
+      nx |= hi;
+      if (l === last || (l === last - 1 && (lo & F_PS) !== 0)) {
+        return this.leaf(dv, at, lo, hi, l === last, va, allow, nx < 0, access, user, setAD);
+      }
+      if (setAD && (lo & F_A) === 0) dv.setUint32(at, (lo | F_A) >>> 0, true);
       table = ((lo >>> 12) + (hi & 0xfffff) * 1048576) * PAGE;
     }
-    return FaultCause.NotPresent;
+  }
+
+  /** Permission checks, A/D update and outputs for a leaf entry. */
+  private leaf(dv: DataView, at: number, lo: number, hi: number, small: boolean, va: number, allow: number, nx: boolean, access: number, user: boolean, setAD: boolean): number {
+    if (user && (allow & F_U) === 0) return C_USER;
+    if (access === A_WRITE && (allow & F_W) === 0) return C_PROT;
+    if (access === A_EXEC && nx) return C_NX;
+    if (setAD) {
+      const want = lo | F_A | (access === A_WRITE ? F_D : 0);
+      if (want !== lo) dv.setUint32(at, (lo = want) >>> 0, true);
+    }
+    const frame = ((lo >>> 12) + (hi & 0xfffff) * 1048576) * PAGE;
+    if (small) {
+      this.outPageBase = frame;
+      this.outPageSize = PAGE;
+    } else {
+      this.outPageBase = frame - (frame % HUGE) + (Math.floor(va * INV_PAGE) & 511) * PAGE;
+      this.outPageSize = HUGE;
+    }
+    this.outFlags = (lo & (LOW_FLAGS & ~(F_W | F_U))) | allow | (nx ? F_NX : 0);
+    return 0;
   }
 
   /** Translate without side effects; null when not mapped. */

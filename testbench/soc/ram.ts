@@ -3,7 +3,7 @@
  * ArrayBuffer) so that allocation is amortised. A page is found by pfn through a two-level table
  * of Int32Arrays per bank (no Map), so a 4 GiB bank costs a 1024-entry directory at boot.
  */
-import { inject, injectable } from "tsyringe";
+import { inject, injectable } from "./di.js";
 import type { BoardConfig, RamBank } from "../harness/board.js";
 import { BOARD } from "./tokens.js";
 
@@ -96,7 +96,7 @@ export class SparseRam {
   }
   /** DataView of the slab holding page `id` (see {@link SparseRam.slabOffset}). @internal */
   slabView(id: number): DataView {
-    return this.slabViews[(id / SLAB_PAGES) | 0]!;
+    return this.slabViews[id >> 4]!;
   }
   /** Byte offset of page `id` inside its slab. @internal */
   slabOffset(id: number): number {

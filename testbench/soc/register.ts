@@ -3,8 +3,8 @@
  * token, unless the caller registered its own first (how a test swaps in a tiny cache or a
  * faulty bus).
  */
-import { Lifecycle } from "tsyringe";
-import type { DependencyContainer, InjectionToken } from "tsyringe";
+import { Lifecycle } from "./di.js";
+import type { DependencyContainer, InjectionToken } from "./di.js";
 import { Bus } from "./bus.js";
 import { Clock, Rng } from "./clock.js";
 import { Cpu } from "./cpu.js";

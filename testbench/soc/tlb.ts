@@ -4,7 +4,7 @@
  * region), so a hit goes straight to the bytes. Entries are 4 KiB; huge pages fill one entry per
  * 4 KiB page touched. A stale entry is used until it is flushed, as on hardware.
  */
-import { inject, injectable } from "tsyringe";
+import { inject, injectable } from "./di.js";
 import type { BoardConfig } from "../harness/board.js";
 import type { BusRegion } from "./bus.js";
 import { SOURCE_CPU, TraceKind, TraceRing } from "./trace.js";
@@ -28,6 +28,11 @@ export const TlbAttr = {
 
 /** ASID tag of global entries. */
 const GLOBAL = -1;
+/** Largest ASID (ASIDs are 16-bit; 0xffff tags global entries in the lookup key). @public */
+export const MAX_ASID = 0xfffe;
+/** Lookup key of an entry: vpn * 2^16 + (global ? 0xffff : asid), exact for |vpn| < 2^36. */
+const KEY_SCALE = 65536;
+const KEY_GLOBAL = 0xffff;
 
 /**
  * The TLB. The entry arrays are public (internal) so the CPU's hit path reads them directly.
@@ -37,22 +42,45 @@ const GLOBAL = -1;
 export class Tlb {
   readonly sets: number;
   readonly ways: number;
+  /** Counters [hits, misses, walks, flushes] in a typed array so hot paths bump them cheaply. @internal */
+  readonly stats = new Float64Array(4);
   /** Lookups that hit. */
-  hits = 0;
+  get hits(): number {
+    return this.stats[0]!;
+  }
   /** Lookups that missed. */
-  misses = 0;
+  get misses(): number {
+    return this.stats[1]!;
+  }
   /** Page-table walks performed to fill entries. */
-  walks = 0;
+  get walks(): number {
+    return this.stats[2]!;
+  }
   /** Flush operations. */
-  flushes = 0;
+  get flushes(): number {
+    return this.stats[3]!;
+  }
+  /** Reset the counters. */
+  resetCounters(): void {
+    this.stats.fill(0);
+  }
   /** @internal */ readonly setMask: number;
   /** Virtual page number tag (NaN = invalid). @internal */ readonly vpn: Float64Array;
   /** ASID tag, -1 for global entries. @internal */ readonly asid: Int32Array;
+  /** Lookup key vpn * 2^16 + (global ? 0xffff : asid), NaN when invalid: one compare per way. @internal */ readonly key: Float64Array;
   /** {@link TlbAttr} bits. @internal */ readonly attr: Int32Array;
   /** Physical address of the 4 KiB page. @internal */ readonly pageBase: Float64Array;
   /** Data view of the backing (RAM slab or device memory), null for I/O. @internal */ readonly view: (DataView | null)[];
   /** Byte offset of the page inside `view`, or of the page inside the MMIO region. @internal */ readonly viewBase: Float64Array;
   /** MMIO region of I/O entries (null: no region, bus error path). @internal */ readonly region: (BusRegion | null)[];
+  /** Physical line number of the page's first cache line (pageBase / lineSize). @internal */ readonly pageLine: Float64Array;
+  /** Cache lines per page. @internal */ readonly linesPerPage: number;
+  private readonly invLineSize: number;
+  /**
+   * Way prediction: per entry and line of its page, the data-cache index that last held the line
+   * (-1 unknown). Only a hint: the CPU validates it against the cache tag. @internal
+   */
+  readonly lineHint: Int32Array;
   private readonly victim: Uint8Array;
 
   constructor(@inject(BOARD) board: BoardConfig, @inject(TRACE) private readonly trace: TraceRing) {
@@ -63,29 +91,34 @@ export class Tlb {
     const n = this.sets * this.ways;
     this.vpn = new Float64Array(n).fill(NaN);
     this.asid = new Int32Array(n);
+    this.key = new Float64Array(n).fill(NaN);
     this.attr = new Int32Array(n);
     this.pageBase = new Float64Array(n);
     this.viewBase = new Float64Array(n);
     this.view = new Array<DataView | null>(n).fill(null);
     this.region = new Array<BusRegion | null>(n).fill(null);
     this.victim = new Uint8Array(this.sets);
+    this.linesPerPage = Math.max(1, 4096 / board.dcache.lineSize);
+    this.pageLine = new Float64Array(n);
+    this.invLineSize = 1 / board.dcache.lineSize;
+    this.lineHint = new Int32Array(n * this.linesPerPage).fill(-1);
   }
 
   /** Index of the entry translating `vpn` for `asid` (or a global one), or -1. */
   probe(vpn: number, asid: number): number {
-    const tags = this.vpn;
+    const keys = this.key;
+    const k = vpn * KEY_SCALE + asid;
+    const kg = vpn * KEY_SCALE + KEY_GLOBAL;
     const start = (vpn & this.setMask) * this.ways;
     const end = start + this.ways;
     for (let i = start; i < end; i++) {
-      if (tags[i] === vpn) {
-        const a = this.asid[i]!;
-        if (a === asid || a === GLOBAL) {
-          this.hits++;
-          return i;
-        }
+      const t = keys[i];
+      if (t === k || t === kg) {
+        this.stats[0]++;
+        return i;
       }
     }
-    this.misses++;
+    this.stats[1]++;
     return -1;
   }
 
@@ -96,31 +129,33 @@ export class Tlb {
    */
   insert(vpn: number, asid: number, global: boolean, attr: number, pageBase: number): number {
     const start = (vpn & this.setMask) * this.ways;
-    const tag = global ? GLOBAL : asid;
+    const end = start + this.ways;
+    const k = vpn * KEY_SCALE + asid;
+    const kg = vpn * KEY_SCALE + KEY_GLOBAL;
+    // Reuse the entry this translation already has (a permission upgrade), else an invalid
+    // way, else the set's round-robin victim.
     let slot = -1;
-    for (let i = start; i < start + this.ways; i++) {
-      if (this.vpn[i] === vpn && (this.asid[i] === tag || this.asid[i] === GLOBAL || tag === GLOBAL)) {
+    for (let i = start; i < end; i++) {
+      const t = this.key[i]!;
+      if (t === k || t === kg) {
         slot = i;
         break;
       }
-    }
-    if (slot < 0) {
-      for (let i = start; i < start + this.ways; i++) {
-        if (this.vpn[i] !== this.vpn[i]) {
-          slot = i;
-          break;
-        }
-      }
+      if (slot < 0 && t !== t) slot = i;
     }
     if (slot < 0) {
       const set = start / this.ways;
-      slot = start + this.victim[set]!;
-      this.victim[set] = (this.victim[set]! + 1) % this.ways;
+      const v = this.victim[set]!;
+      slot = start + v;
+      this.victim[set] = v + 1 === this.ways ? 0 : v + 1;
     }
     this.vpn[slot] = vpn;
-    this.asid[slot] = tag;
+    this.asid[slot] = global ? GLOBAL : asid;
+    this.key[slot] = global ? kg : k;
     this.attr[slot] = attr;
     this.pageBase[slot] = pageBase;
+    this.pageLine[slot] = pageBase * this.invLineSize;
+    // lineHint is left as is: hints are validated against cache tags, a stale one only misses.
     if (this.trace.tlbEvents) this.trace.record(TraceKind.Tlb, vpn * 4096, 4096, pageBase, SOURCE_CPU, "fill");
     return slot;
   }
@@ -128,6 +163,7 @@ export class Tlb {
   /** Flush every entry (global ones too). */
   flushAll(): void {
     this.vpn.fill(NaN);
+    this.key.fill(NaN);
     this.view.fill(null);
     this.region.fill(null);
     this.noteFlush(0, 0, "flush-all");
@@ -177,12 +213,13 @@ export class Tlb {
 
   private drop(i: number): void {
     this.vpn[i] = NaN;
+    this.key[i] = NaN;
     this.view[i] = null;
     this.region[i] = null;
   }
 
   private noteFlush(addr: number, asid: number, what: string): void {
-    this.flushes++;
+    this.stats[3]++;
     if (this.trace.tlbEvents) this.trace.record(TraceKind.Tlb, addr, 0, asid, SOURCE_CPU, what);
   }
 }

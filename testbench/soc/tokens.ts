@@ -3,8 +3,7 @@
  * testbench's own child container; a test replaces a component by registering another class for
  * the same token before boot (see `Testbench.boot({ register })`).
  */
-import "reflect-metadata";
-import type { InjectionToken } from "tsyringe";
+import type { InjectionToken } from "./di.js";
 import type { BoardConfig } from "../harness/board.js";
 import type { Clock, Rng } from "./clock.js";
 import type { TraceRing } from "./trace.js";

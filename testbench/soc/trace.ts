@@ -2,7 +2,7 @@
  * Trace ring: a fixed-capacity ring of bus-level records kept in typed arrays (plus a side array
  * for optional register names), so an append costs a handful of stores and no allocation.
  */
-import { inject, injectable } from "tsyringe";
+import { inject, injectable } from "./di.js";
 import type { BoardConfig } from "../harness/board.js";
 import { Clock } from "./clock.js";
 import { BOARD, CLOCK } from "./tokens.js";
