@@ -11,3 +11,15 @@ export const DEVRES: InjectionToken<Devres> = Symbol("vdtb.kernel.devres");
 export const KERNEL_MM: InjectionToken<import("./mm/mm.js").MemoryManager> = Symbol("vdtb.kernel.mm");
 /** The memory-management facade slice (KernelMemory, `k.mem`). @public */
 export const MM_API: InjectionToken<import("./mm/api.js").MmApi> = Symbol("vdtb.kernel.mmApi");
+/** Char devices and /dev (misc_register, register_chrdev). @public */
+export const CHAR_DEVICES: InjectionToken<import("./vfs/chrdev.js").CharDevices> = Symbol("vdtb.kernel.charDevices");
+/** The memory-manager calls the process layer uses (KERNEL_MM by default). @internal */
+export const PROCESS_MM_BACKEND: InjectionToken<import("./process/backend.js").UserMmBackend> = Symbol("vdtb.kernel.processMmBackend");
+/** User processes: spawn, syscalls, address spaces, faults. @public */
+export const PROCESSES: InjectionToken<import("./process/processes.js").Processes> = Symbol("vdtb.kernel.processes");
+/** copy_to_user & co, get_user_pages / pin_user_pages (KernelUser slice, part 1). @public */
+export const USER_ACCESS: InjectionToken<import("./process/uaccess.js").UserAccess> = Symbol("vdtb.kernel.userAccess");
+/** remap_pfn_range & co (KernelUser slice, part 2). @public */
+export const MMAP_API: InjectionToken<import("./process/mmap-api.js").MmapApi> = Symbol("vdtb.kernel.mmapApi");
+/** ISA DMA: channel allocator, dma_spin_lock, the asm/dma.h helpers on the 8237, detector 10 (KernelIsaDma slice). @public */
+export const ISA_DMA: InjectionToken<import("./isa-dma/isa-dma.js").IsaDmaSubsystem> = Symbol("vdtb.kernel.isaDma");

@@ -1,0 +1,249 @@
+/**
+ * User-memory access from kernel code (the KernelUser slice, part 1): copy_to_user,
+ * copy_from_user, clear_user, get_user, put_user, access_ok, get_user_pages and the pin_user_pages
+ * family. They act on the current process (the one whose syscall is running). User pages are
+ * faulted in through the process's fault handler; an address that cannot be served makes the
+ * copy stop there and return the bytes NOT copied (never an oops). Kernel-side addresses go
+ * through the CPU in kernel mode, so a bad kernel pointer is an oops.
+ *
+ * Pins: each pinned page holds a page reference (so it survives munmap) and a ledger entry
+ * ("pinned-pages") of the pinning driver until unpinned. Plain get_user_pages references are
+ * the caller's to put_page and are not in the ledger.
+ */
+import { inject, injectable } from "tsyringe";
+import type { Kernel, KernelVA, Page, UserVA } from "../../../sdk/index.js";
+import { FOLL_WRITE, VM_IO, VM_PFNMAP } from "../../../sdk/index.js";
+import { EFAULT, ENOMEM } from "../../../sdk/errno.js";
+import { PageFault } from "../../soc/pagetable.js";
+import type { KernelApiPart, Owner } from "../facade.js";
+import { hexAddr } from "../mm/layout.js";
+import { kernelPageFaultOops } from "../oops.js";
+import type { CallSite } from "../stack.js";
+import { PROCESSES } from "../tokens.js";
+import { pageOf, pfnOf } from "./backend.js";
+import { hexVa } from "./mmap-checks.js";
+import type { Process } from "./process.js";
+import type { Processes } from "./processes.js";
+
+const PAGE = 4096;
+
+/** @public */
+@injectable()
+export class UserAccess implements KernelApiPart {
+  /** Ledger ids of live pins, per pfn (a page can be pinned several times). */
+  private readonly pins = new Map<number, number[]>();
+  /** Pages marked dirty through set_page_dirty_lock (tests look). */
+  readonly dirtied = new Set<number>();
+  private readonly chunk = new Uint8Array(PAGE);
+
+  constructor(@inject(PROCESSES) private readonly sys: Processes) {}
+
+  api(owner: Owner): Partial<Kernel> {
+    const core = this.sys.core;
+    return {
+      copy_to_user: (to: UserVA, from: KernelVA, n: number) => this.copy(owner, to, from, n, true, core.site()),
+      copy_from_user: (to: KernelVA, from: UserVA, n: number) => this.copy(owner, from, to, n, false, core.site()),
+      clear_user: (to: UserVA, n: number) => this.clearUser(owner, to, n),
+      get_user: (ptr: UserVA, size: 1 | 2 | 4 | 8) => this.getUser(owner, ptr, size),
+      put_user: (value: number, ptr: UserVA, size: 1 | 2 | 4 | 8) => this.putUser(owner, value, ptr, size),
+      access_ok: (addr: UserVA, size: number) => this.accessOk(addr, size),
+      get_user_pages: (start: UserVA, nr: number, flags: number, pages: Page[]) => this.gup(owner, start, nr, flags, pages, false, core.site()),
+      pin_user_pages: (start: UserVA, nr: number, flags: number, pages: Page[]) => this.gup(owner, start, nr, flags, pages, true, core.site()),
+      pin_user_pages_fast: (start: UserVA, nr: number, flags: number, pages: Page[]) => this.gup(owner, start, nr, flags, pages, true, core.site()),
+      unpin_user_pages: (pages: readonly Page[], n: number) => this.unpin(owner, pages, n, false),
+      unpin_user_pages_dirty_lock: (pages: readonly Page[], n: number, dirty: boolean) => this.unpin(owner, pages, n, dirty),
+      set_page_dirty_lock: (page: Page) => void this.dirtied.add(pfnOf(page)),
+    };
+  }
+
+  /** Number of live pins of a pfn. */
+  pinCount(pfn: number): number {
+    return this.pins.get(pfn)?.length ?? 0;
+  }
+
+  private current(owner: Owner, what: string): Process | null {
+    const p = this.sys.current();
+    if (!p) {
+      this.sys.core.report({ kind: "warn", title: `WARNING: ${owner.driver}: ${what} called outside a user process's syscall (no current->mm)`, driver: owner.driver }, this.sys.core.site());
+    }
+    return p;
+  }
+
+  accessOk(addr: number, size: number): boolean {
+    const p = this.sys.current();
+    const limit = p ? p.mm.taskSize : this.sys.mm.layout.taskSize;
+    return addr >= 0 && size >= 0 && addr + size <= limit;
+  }
+
+  /** Run `fn` with the CPU in `p`'s address space, kernel mode. */
+  private inMm<T>(p: Process, fn: () => T): T {
+    const cpu = this.sys.cpu;
+    const root = cpu.root, asid = cpu.asid, user = cpu.user;
+    cpu.switchTo(p.mm.root, p.mm.asid);
+    cpu.user = false;
+    try {
+      return fn();
+    } finally {
+      cpu.user = user;
+      cpu.switchTo(root, asid);
+    }
+  }
+
+  /** A kernel-side access: a fault there is an oops. */
+  private kernelSide<T>(owner: Owner, site: CallSite, fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      if (e instanceof PageFault) throw kernelPageFaultOops(this.sys.core, e, (a) => hexAddr(a, this.sys.mm.layout.pointerBits), site, owner.driver);
+      throw e;
+    }
+  }
+
+  /**
+   * A user-side access with fault fix-up: returns false when the page at `va` cannot be served.
+   * `fn` must be idempotent (it is retried after a served fault).
+   */
+  private userSide(p: Process, va: number, write: boolean, fn: () => void): boolean {
+    for (let tries = 0; tries < 16; tries++) {
+      try {
+        fn();
+        return true;
+      } catch (e) {
+        if (!(e instanceof PageFault) || e.user) throw e;
+        if (p.mm.fault(e.addr, write, false) !== null) return false;
+      }
+    }
+    return false;
+  }
+
+  /** copy_to_user (toUser) / copy_from_user: bytes NOT copied. */
+  private copy(owner: Owner, user: number, kernel: number, n: number, toUser: boolean, site: CallSite): number {
+    if (n <= 0) return 0;
+    const p = this.current(owner, toUser ? "copy_to_user" : "copy_from_user");
+    if (!p || !this.accessOk(user, n)) return n;
+    const cpu = this.sys.cpu;
+    const buf = this.chunk;
+    return this.inMm(p, () => {
+      let done = 0;
+      while (done < n) {
+        const u = user + done;
+        const len = Math.min(n - done, PAGE - (u % PAGE));
+        const view = buf.subarray(0, len);
+        if (toUser) {
+          this.kernelSide(owner, site, () => cpu.readBytes(kernel + done, view));
+          if (!this.userSide(p, u, true, () => cpu.writeBytes(u, view))) return n - done;
+        } else {
+          if (!this.userSide(p, u, false, () => cpu.readBytes(u, view))) return n - done;
+          this.kernelSide(owner, site, () => cpu.writeBytes(kernel + done, view));
+        }
+        done += len;
+      }
+      return 0;
+    });
+  }
+
+  private clearUser(owner: Owner, to: number, n: number): number {
+    if (n <= 0) return 0;
+    const p = this.current(owner, "clear_user");
+    if (!p || !this.accessOk(to, n)) return n;
+    const cpu = this.sys.cpu;
+    return this.inMm(p, () => {
+      let done = 0;
+      while (done < n) {
+        const u = to + done;
+        const len = Math.min(n - done, PAGE - (u % PAGE));
+        if (!this.userSide(p, u, true, () => cpu.fill(u, len, 0))) return n - done;
+        done += len;
+      }
+      return 0;
+    });
+  }
+
+  private getUser(owner: Owner, ptr: number, size: 1 | 2 | 4 | 8): { readonly err: number; readonly value: number } {
+    const p = this.current(owner, "get_user");
+    if (!p || !this.accessOk(ptr, size)) return { err: -EFAULT, value: 0 };
+    const cpu = this.sys.cpu;
+    let value = 0;
+    const ok = this.inMm(p, () =>
+      this.userSide(p, ptr, false, () => {
+        value = size === 8 ? cpu.load64(ptr) : size === 4 ? cpu.load32(ptr) : size === 2 ? cpu.load16(ptr) : cpu.load8(ptr);
+      }),
+    );
+    return ok ? { err: 0, value } : { err: -EFAULT, value: 0 };
+  }
+
+  private putUser(owner: Owner, value: number, ptr: number, size: 1 | 2 | 4 | 8): number {
+    const p = this.current(owner, "put_user");
+    if (!p || !this.accessOk(ptr, size)) return -EFAULT;
+    const cpu = this.sys.cpu;
+    const ok = this.inMm(p, () =>
+      this.userSide(p, ptr, true, () => {
+        if (size === 8) cpu.store64(ptr, value);
+        else if (size === 4) cpu.store32(ptr, value >>> 0);
+        else if (size === 2) cpu.store16(ptr, value & 0xffff);
+        else cpu.store8(ptr, value & 0xff);
+      }),
+    );
+    return ok ? 0 : -EFAULT;
+  }
+
+  /**
+   * get_user_pages / pin_user_pages: fault each page in (FOLL_WRITE breaks COW so the page is
+   * the process's own writable copy), take a reference, fill `pages`. Returns the number of pages
+   * (fewer when a page cannot be served) or -EFAULT when the first fails. VM_IO / VM_PFNMAP
+   * mappings have no struct pages: -EFAULT.
+   */
+  private gup(owner: Owner, start: number, nr: number, flags: number, pages: Page[], pin: boolean, site: CallSite): number {
+    const what = pin ? "pin_user_pages" : "get_user_pages";
+    const p = this.current(owner, what);
+    if (!p) return -EFAULT;
+    if (pin && this.sys.core.faults.shouldFail("pin-user-pages", owner.driver, site)) return -ENOMEM;
+    const write = (flags & FOLL_WRITE) !== 0;
+    const base = Math.floor(start / PAGE) * PAGE;
+    let got = 0;
+    for (; got < nr; got++) {
+      const va = base + got * PAGE;
+      if (!this.accessOk(va, PAGE)) break;
+      const vma = p.mm.find(va);
+      if (!vma || (vma.vm_flags & (VM_IO | VM_PFNMAP)) !== 0) break;
+      const pfn = this.faultIn(p, va, write);
+      if (pfn < 0) break;
+      this.sys.mm.pageGet(pfn);
+      pages[got] = pageOf(pfn);
+      if (pin) {
+        const id = this.sys.core.ledger.add("pinned-pages", owner.driver, `pinned user page pfn 0x${pfn.toString(16)} (${p.comm}[${p.pid}] at ${hexVa(va)})`, site, this.sys.core.now(), pfn * PAGE, PAGE);
+        let list = this.pins.get(pfn);
+        if (!list) this.pins.set(pfn, (list = []));
+        list.push(id);
+      }
+    }
+    return got > 0 ? got : nr === 0 ? 0 : -EFAULT;
+  }
+
+  /** The pfn at `va` after making it present (and writable for `write`), or -1. */
+  private faultIn(p: Process, va: number, write: boolean): number {
+    for (let tries = 0; tries < 4; tries++) {
+      const t = this.sys.mmu.walk(p.mm.root, va, write ? 1 : 0, false);
+      if (!("fault" in t)) return p.mm.pfnAt(va);
+      if (p.mm.fault(va, write, false) !== null) return -1;
+    }
+    return -1;
+  }
+
+  private unpin(owner: Owner, pages: readonly Page[], n: number, dirty: boolean): void {
+    for (let i = 0; i < n; i++) {
+      const page = pages[i];
+      if (page === undefined) continue;
+      const pfn = pfnOf(page);
+      const list = this.pins.get(pfn);
+      if (!list || list.length === 0) {
+        this.sys.core.report({ kind: "warn", title: `WARNING: ${owner.driver}: unpin_user_pages of pfn 0x${pfn.toString(16)} that is not pinned`, driver: owner.driver }, this.sys.core.site());
+        continue;
+      }
+      this.sys.core.ledger.remove(list.pop()!);
+      if (list.length === 0) this.pins.delete(pfn);
+      if (dirty) this.dirtied.add(pfn);
+      this.sys.mm.pagePut(pfn);
+    }
+  }
+}
