@@ -119,7 +119,7 @@ export class IrqSubsystem implements KernelApiPart {
   /** Interrupts with no descriptor or no handler (ERR in /proc/interrupts). */
   errCount = 0;
   private readonly descs = new Map<number, IrqDesc>();
-  private readonly lineIrq = new Int32Array(IRQ_LINES).fill(-1);
+  private readonly irqOfLine = new Int32Array(IRQ_LINES).fill(-1);
   private readonly vectorIrq = new Int32Array(256).fill(-1);
   private readonly vectorUsed = new Uint8Array(256);
   private readonly noVectorReported = new Uint8Array(256);
@@ -147,7 +147,7 @@ export class IrqSubsystem implements KernelApiPart {
   /** The Linux IRQ of controller line `line` (created on first use). */
   allocateForLine(line: number, options: LineIrqOptions = {}): number {
     if (!(line >= 0 && line < IRQ_LINES && Number.isInteger(line))) throw new RangeError(`IRQ line ${line} out of range 0..${IRQ_LINES - 1}`);
-    const existing = this.lineIrq[line]!;
+    const existing = this.irqOfLine[line]!;
     if (existing >= 0) {
       const d = this.descs.get(existing)!;
       if (options.trigger && d.actions.length === 0 && options.trigger !== d.trigger) {
@@ -162,7 +162,7 @@ export class IrqSubsystem implements KernelApiPart {
     this.irqc.configure(line, trigger);
     const d = new IrqDesc(line, "line", line, line, vector, this.lineChip, trigger, options.name ?? "");
     this.descs.set(line, d);
-    this.lineIrq[line] = line;
+    this.irqOfLine[line] = line;
     return line;
   }
 
@@ -210,8 +210,29 @@ export class IrqSubsystem implements KernelApiPart {
       this.vectorIrq[d.vector] = -1;
       this.vectorUsed[d.vector] = 0;
     } else {
-      this.lineIrq[d.line] = -1;
+      this.irqOfLine[d.line] = -1;
     }
+  }
+
+  // The bus code's IrqNumbers interface (testbench/kernel/bus/irq-numbers.ts), served from here.
+
+  /** IrqNumbers.lineIrq: the Linux IRQ of a controller line (default trigger). */
+  lineIrq(line: number): number {
+    return this.allocateForLine(line);
+  }
+
+  /** IrqNumbers.allocMsi: `count` MSI IRQs and their vectors, or null when exhausted. */
+  allocMsi(device: string, count: number, aligned: boolean): { readonly irqs: readonly number[]; readonly vectors: readonly number[] } | null {
+    const a = this.allocateMsi(device, count, { aligned });
+    if (!a) return null;
+    const irqs: number[] = [];
+    for (let i = 0; i < count; i++) irqs.push(a.firstIrq + i);
+    return { irqs, vectors: a.vectors };
+  }
+
+  /** IrqNumbers.freeMsi. */
+  freeMsi(irqs: readonly number[]): void {
+    for (const irq of irqs) if (this.descs.get(irq)?.kind === "msi") this.release(irq);
   }
 
   /** A descriptor, if allocated. */
@@ -367,7 +388,7 @@ export class IrqSubsystem implements KernelApiPart {
 
   /** The controller's CPU-side delivery: `line` is -1 for MSIs. */
   private handle(vector: number, line: number): void {
-    const irq = line >= 0 ? this.lineIrq[line]! : vector >= 0 && vector < 256 ? this.vectorIrq[vector]! : -1;
+    const irq = line >= 0 ? this.irqOfLine[line]! : vector >= 0 && vector < 256 ? this.vectorIrq[vector]! : -1;
     const d = irq >= 0 ? this.descs.get(irq) : undefined;
     if (!d) {
       this.noDescriptor(vector, line);
