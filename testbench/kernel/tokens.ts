@@ -23,3 +23,9 @@ export const USER_ACCESS: InjectionToken<import("./process/uaccess.js").UserAcce
 export const MMAP_API: InjectionToken<import("./process/mmap-api.js").MmapApi> = Symbol("vdtb.kernel.mmapApi");
 /** ISA DMA: channel allocator, dma_spin_lock, the asm/dma.h helpers on the 8237, detector 10 (KernelIsaDma slice). @public */
 export const ISA_DMA: InjectionToken<import("./isa-dma/isa-dma.js").IsaDmaSubsystem> = Symbol("vdtb.kernel.isaDma");
+/** The scheduler pump (Scheduler.run, block/wake, process-context work). @public */
+export const SCHEDULER: InjectionToken<import("./sched/scheduler.js").Scheduler> = Symbol("vdtb.kernel.scheduler");
+/** Locks, interrupt state, sleeping, completions, wait queues, work, tasklets, timers (KernelSync slice). @public */
+export const SYNC: InjectionToken<import("./sync/sync.js").SyncSubsystem> = Symbol("vdtb.kernel.sync");
+/** Linux IRQ numbers, descriptors, handlers and dispatch (the IRQ part of KernelDriverCore). @public */
+export const IRQS: InjectionToken<import("./irq/irqs.js").IrqSubsystem> = Symbol("vdtb.kernel.irqs");
