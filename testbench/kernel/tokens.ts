@@ -29,3 +29,9 @@ export const SCHEDULER: InjectionToken<import("./sched/scheduler.js").Scheduler>
 export const SYNC: InjectionToken<import("./sync/sync.js").SyncSubsystem> = Symbol("vdtb.kernel.sync");
 /** Linux IRQ numbers, descriptors, handlers and dispatch (the IRQ part of KernelDriverCore). @public */
 export const IRQS: InjectionToken<import("./irq/irqs.js").IrqSubsystem> = Symbol("vdtb.kernel.irqs");
+/** The memory-manager calls the DMA layer uses (KERNEL_MM by default). @internal */
+export const DMA_MM: InjectionToken<import("./dma/backend.js").DmaMmBackend> = Symbol("vdtb.kernel.dmaMm");
+/** The DMA mapping API, its detectors and hooks (KernelDma slice). @public */
+export const DMA_API: InjectionToken<import("./dma/dma-api.js").DmaApi> = Symbol("vdtb.kernel.dmaApi");
+/** remap_pfn_range for dma_mmap_coherent (the process layer's MMAP_API by default). @internal */
+export const DMA_USER_MAPPER: InjectionToken<import("./dma/backend.js").DmaUserMapper> = Symbol("vdtb.kernel.dmaUserMapper");

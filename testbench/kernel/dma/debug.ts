@@ -151,6 +151,14 @@ export class DmaDebug {
     return fallback;
   }
 
+  /**
+   * The page index of `dev`'s live mappings (bus page number → entries), for the device-side
+   * check to walk without allocating; undefined while the device has none.
+   */
+  pageMap(devName: string): ReadonlyMap<number, readonly DmaDebugEntry[]> | undefined {
+    return this.pageIndex.get(devName);
+  }
+
   /** Live mappings of `dev` touching bus range [addr, addr+len). */
   covering(devName: string, addr: number, len: number): DmaDebugEntry[] {
     const index = this.pageIndex.get(devName);

@@ -1,0 +1,27 @@
+/**
+ * Mapping records: the debug tracker's entries (debug.ts) plus what the functional layer and the
+ * detectors need to know about a mapping: the physical address the device reaches and the
+ * board path it took (direct, bounced, IOMMU).
+ */
+import type { DmaDebugEntry } from "./debug.js";
+
+/** A live mapping as the DMA layer keeps it. @internal */
+export interface DmaRecord extends DmaDebugEntry {
+  /** True when the buffer is bounced through swiotlb. */
+  readonly bounced: boolean;
+  /** Physical address the device actually reaches (the bounce slot when bounced). */
+  readonly targetPa: number;
+  /** Calling function's name for diagnoses ("dma_map_single", "dma_map_sg", ...). */
+  readonly api: string;
+  /** Device-side findings already reported for this mapping (bit per kind), to report each once. */
+  reported: number;
+}
+
+/** Bits of {@link DmaRecord.reported}. @internal */
+export const Reported = {
+  Direction: 1,
+  CpuOwned: 2,
+  StaleRead: 4,
+  CpuTouch: 8,
+  Ordering: 16,
+} as const;
