@@ -200,3 +200,40 @@ describe("/proc/buddyinfo", () => {
     expect(lines[1]).toMatch(/^Node 0, zone    DMA32( +\d+ ){11}$/);
   });
 });
+
+describe("internal API for ioremap and DMA", () => {
+  it("maps physical ranges with a memory type, keeps the page offset, unmaps with a TLB flush", async () => {
+    const { mm, tb } = await bootMm("pc");
+    const va = mm.vm.mapPhys(0xfebf0010, 0x2000, 1 /* MemType.Uncached */, "ioremap")!;
+    expect(((va % 4096) + 4096) % 4096).toBe(0x10);
+    const t = tb.soc.mmu.lookup(mm.kernelRoot, va)!;
+    expect(t.pa).toBe(0xfebf0010);
+    expect(t.flags & 0x18).toBe(0x8); // MT = uncached
+    expect(tb.soc.mmu.lookup(mm.kernelRoot, va - 0x10 + 0x2000)).not.toBeNull(); // 3 pages cover 0x10+0x2000
+    expect(tb.soc.mmu.lookup(mm.kernelRoot, va - 0x10 + 0x3000)).toBeNull(); // guard page
+    expect(mm.vm.unmap(va + 0x1000)).toBe(true);
+    expect(tb.soc.mmu.lookup(mm.kernelRoot, va)).toBeNull();
+    expect(mm.vm.unmap(va)).toBe(false);
+  });
+
+  it("vmaps scattered pages, vmalloc_to_page finds them, table pages and blocks come from the zones", async () => {
+    const { mm, k, tb } = await bootMm("pc");
+    const pfns = [mm.allocBlock(GFP_KERNEL, 0), mm.allocBlock(GFP_KERNEL, 0)];
+    const va = mm.vm.mapPfns(pfns)!;
+    tb.soc.cpu.store32(va + 4096, 0xabcd);
+    expect(tb.soc.cpu.load32(mm.pageVa(pfns[1]!)!)).toBe(0xabcd);
+    const v = k.vmalloc(3 * 4096)!;
+    const page = k.vmalloc_to_page(((v as number) + 8192 + 5) as KernelVA)!;
+    k.mem.write32(((v as number) + 8192) as KernelVA, 77);
+    expect(tb.soc.cpu.load32(mm.pageVa(k.page_to_pfn(page))!)).toBe(77);
+    expect(k.vmalloc_to_page(k.kmalloc(8, GFP_KERNEL)!)).toBeNull();
+    const table = mm.allocTablePage();
+    expect(table % 4096).toBe(0);
+    mm.freeTablePage(table);
+    const dma = mm.allocBlock(GFP_DMA32 | __GFP_NOWARN, 4);
+    expect(dma * 4096).toBeLessThan(4 * GiB);
+    mm.freeBlock(dma, 4);
+    expect(mm.pfnValid(0)).toBe(true);
+    expect(mm.pfnValid(1e9)).toBe(false);
+  });
+});

@@ -167,10 +167,14 @@ export class VmallocSpace {
     return id === 0 ? undefined : this.areas[id - 1];
   }
 
-  /** Unmap an area (any kind) given its start (ioremap: any address in its first page). Frees vmalloc pages. */
+  /**
+   * Unmap the area containing `va` (vmalloc areas only by their first page, as vfree) and flush
+   * the TLB. Frees vmalloc pages. False when there is no live mapping there.
+   */
   unmap(va: number): boolean {
     const a = this.areaAt(va);
-    if (!a || a.freed || Math.floor((va - a.start) / PAGE) !== 0) return false;
+    if (!a || a.freed || va >= a.start + a.pages * PAGE) return false;
+    if (a.kind === "vmalloc" && Math.floor((va - a.start) / PAGE) !== 0) return false;
     this.mm.unmapKernel(a.start, a.pages * PAGE);
     if (a.kind === "vmalloc") for (const p of a.pfns) this.mm.freeBlock(p, 0);
     a.freed = true;
