@@ -14,7 +14,7 @@ const quick = process.argv.includes("--quick");
 const opts = quick ? { warmup: 2, samples: 7, sampleMs: 40 } : { warmup: 5, samples: 21, sampleMs: 150 };
 
 /** x86_64 linear-map base (0xffff888000000000) as a signed value. */
-const PAGE_OFFSET = -0x777800000000;
+const PAGE_OFFSET = -0x778000000000;
 const PAGE = 4096;
 
 async function bootMapped(coherent: boolean): Promise<{ tb: Testbench; cpu: Cpu }> {

@@ -58,9 +58,14 @@ export class Cpu {
   // The hit path reads these arrays of the TLB and the cache directly (they are never reallocated).
   private readonly tlbKey: Float64Array;
   private readonly tlbAttr: Int32Array;
+  /** Per TLB entry: physical line number of the page's first cache line. */
   private readonly tlbPageLine: Float64Array;
   private readonly tlbSetMask: number;
   private readonly tlbWays: number;
+  /**
+   * Way prediction per TLB entry and line of its page: the data-cache index that last held the
+   * line (-1 unknown). Only a hint, validated against the cache tag; a stale one just misses.
+   */
   private readonly lineHint: Int32Array;
   private readonly dcTag: Float64Array;
   private readonly dcStamp: Float64Array;
@@ -86,14 +91,13 @@ export class Cpu {
     this.lineShift = dcache.lineShift;
     this.lineMask = dcache.lineSize - 1;
     this.invLineSize = 1 / dcache.lineSize;
-    this.linesPerPage = tlb.linesPerPage;
-    if (tlb.linesPerPage * dcache.lineSize !== PAGE) throw new RangeError("TLB and data cache disagree on the line size");
+    this.linesPerPage = PAGE / dcache.lineSize;
     this.tlbKey = tlb.key;
     this.tlbAttr = tlb.attr;
-    this.tlbPageLine = tlb.pageLine;
+    this.tlbPageLine = new Float64Array(tlb.sets * tlb.ways);
     this.tlbSetMask = tlb.setMask;
     this.tlbWays = tlb.ways;
-    this.lineHint = tlb.lineHint;
+    this.lineHint = new Int32Array(tlb.sets * tlb.ways * this.linesPerPage).fill(-1);
     this.dcTag = dcache.tag;
     this.dcStamp = dcache.stamp;
     this.dcDirty = dcache.dirty;
@@ -374,6 +378,7 @@ export class Cpu {
     tlb.view[e] = view;
     tlb.viewBase[e] = base;
     tlb.region[e] = region;
+    this.tlbPageLine[e] = pageBase * this.invLineSize;
     return e;
   }
 
@@ -448,10 +453,10 @@ export class Cpu {
   private lineFor(e: number, off: number, load: boolean): number {
     const tlb = this.tlb;
     const ln = off >>> this.lineShift;
-    const line = tlb.pageLine[e]! + ln;
+    const line = this.tlbPageLine[e]! + ln;
     let i = this.dcache.find(line);
     if (i < 0) i = this.dcache.fill(line, tlb.view[e]!, tlb.viewBase[e]! + ln * this.lineSize, load);
-    tlb.lineHint[e * this.linesPerPage + ln] = i;
+    this.lineHint[e * this.linesPerPage + ln] = i;
     return i;
   }
 

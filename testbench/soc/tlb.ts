@@ -73,14 +73,6 @@ export class Tlb {
   /** Data view of the backing (RAM slab or device memory), null for I/O. @internal */ readonly view: (DataView | null)[];
   /** Byte offset of the page inside `view`, or of the page inside the MMIO region. @internal */ readonly viewBase: Float64Array;
   /** MMIO region of I/O entries (null: no region, bus error path). @internal */ readonly region: (BusRegion | null)[];
-  /** Physical line number of the page's first cache line (pageBase / lineSize). @internal */ readonly pageLine: Float64Array;
-  /** Cache lines per page. @internal */ readonly linesPerPage: number;
-  private readonly invLineSize: number;
-  /**
-   * Way prediction: per entry and line of its page, the data-cache index that last held the line
-   * (-1 unknown). Only a hint: the CPU validates it against the cache tag. @internal
-   */
-  readonly lineHint: Int32Array;
   private readonly victim: Uint8Array;
 
   constructor(@inject(BOARD) board: BoardConfig, @inject(TRACE) private readonly trace: TraceRing) {
@@ -98,10 +90,6 @@ export class Tlb {
     this.view = new Array<DataView | null>(n).fill(null);
     this.region = new Array<BusRegion | null>(n).fill(null);
     this.victim = new Uint8Array(this.sets);
-    this.linesPerPage = Math.max(1, 4096 / board.dcache.lineSize);
-    this.pageLine = new Float64Array(n);
-    this.invLineSize = 1 / board.dcache.lineSize;
-    this.lineHint = new Int32Array(n * this.linesPerPage).fill(-1);
   }
 
   /** Index of the entry translating `vpn` for `asid` (or a global one), or -1. */
@@ -154,8 +142,6 @@ export class Tlb {
     this.key[slot] = global ? kg : k;
     this.attr[slot] = attr;
     this.pageBase[slot] = pageBase;
-    this.pageLine[slot] = pageBase * this.invLineSize;
-    // lineHint is left as is: hints are validated against cache tags, a stale one only misses.
     if (this.trace.tlbEvents) this.trace.record(TraceKind.Tlb, vpn * 4096, 4096, pageBase, SOURCE_CPU, "fill");
     return slot;
   }

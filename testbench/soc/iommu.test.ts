@@ -1,0 +1,90 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { Testbench } from "../harness/testbench.js";
+import { DmaStatus } from "./device-port.js";
+import { IOMMU_FAULT } from "./iommu.js";
+import { PteFlag } from "./pagetable.js";
+import { TraceKind } from "./trace.js";
+
+let tb: Testbench | undefined;
+afterEach(async () => {
+  await tb?.dispose();
+  tb = undefined;
+});
+
+const DEV = (0 << 8) | (3 << 3); // 00:03.0
+const OTHER = (0 << 8) | (4 << 3);
+
+async function setup() {
+  tb = await Testbench.boot({ board: "pc", overrides: { iommu: true, coherent: true } });
+  let next = 0x1000000;
+  const alloc = (): number => ((next += 4096), next - 4096);
+  const { iommu } = tb.soc;
+  const dom = iommu.createDomain(alloc);
+  iommu.attach(DEV, dom);
+  return { ...tb.soc, dom, alloc };
+}
+
+describe("Iommu", () => {
+  it("translates through the domain's IO page tables and moves data page by page", async () => {
+    const { iommu, dom, alloc, ram } = await setup();
+    iommu.map(dom, 0x10000, 0x300000, 0x1000, PteFlag.Write, alloc);
+    iommu.map(dom, 0x11000, 0x700000, 0x1000, PteFlag.Write, alloc);
+    expect(iommu.translate(DEV, 0x10010, 16, false)).toBe(0x300010);
+    const src = Uint8Array.from({ length: 0x1000 }, (_, i) => i & 0xff);
+    expect(iommu.dmaWrite(DEV, 0x10800, src)).toBe(DmaStatus.Ok);
+    const a = new Uint8Array(0x800), b = new Uint8Array(0x800);
+    ram.read(0x300800, a);
+    ram.read(0x700000, b);
+    expect(a).toEqual(src.subarray(0, 0x800));
+    expect(b).toEqual(src.subarray(0x800));
+    const back = new Uint8Array(0x1000);
+    expect(iommu.dmaRead(DEV, 0x10800, back)).toBe(DmaStatus.Ok);
+    expect(back).toEqual(src);
+    expect(iommu.lookup(dom, 0x11004)).toEqual({ pa: 0x700004, writable: true });
+  });
+
+  it("logs faults with requester, address and direction and aborts the access", async () => {
+    const { iommu, dom, alloc, ram, trace } = await setup();
+    iommu.map(dom, 0x20000, 0x400000, 0x1000, 0, alloc); // read-only for the device
+    expect(iommu.translate(DEV, 0x20000, 4, false)).toBe(0x400000);
+    expect(iommu.dmaWrite(DEV, 0x20000, Uint8Array.of(1))).toBe(DmaStatus.IommuFault);
+    expect(ram.read32(0x400000)).toBe(0);
+    expect(iommu.dmaRead(DEV, 0x20ff0, new Uint8Array(0x20))).toBe(DmaStatus.IommuFault); // runs into an unmapped page
+    expect(iommu.translate(OTHER, 0x20000, 4, false)).toBe(IOMMU_FAULT);
+    expect(iommu.faults.map((f) => [f.requester, f.iova, f.direction, f.cause])).toEqual([
+      [DEV, 0x20000, "write", "read-only"],
+      [DEV, 0x20ff0, "read", "not-present"],
+      [OTHER, 0x20000, "read", "no-domain"],
+    ]);
+    const tr = trace.snapshot(TraceKind.IommuFault);
+    expect(tr.map((r) => [r.source, r.addr, r.value, r.name])).toEqual([
+      [DEV, 0x20000, 1, "read-only"],
+      [DEV, 0x20ff0, 0, "not-present"],
+      [OTHER, 0x20000, 0, "no-domain"],
+    ]);
+  });
+
+  it("keeps stale IOTLB entries until the domain range is flushed", async () => {
+    const { iommu, dom, alloc } = await setup();
+    iommu.map(dom, 0x30000, 0x500000, 0x1000, PteFlag.Write, alloc);
+    expect(iommu.translate(DEV, 0x30000, 4, true)).toBe(0x500000);
+    iommu.unmap(dom, 0x30000, 0x1000);
+    expect(iommu.translate(DEV, 0x30000, 4, true)).toBe(0x500000); // stale
+    iommu.flush(dom, 0x30000, 0x1000);
+    expect(iommu.translate(DEV, 0x30000, 4, true)).toBe(IOMMU_FAULT);
+    expect(iommu.hits).toBe(1);
+    iommu.detach(DEV);
+    expect(iommu.translate(DEV, 0x30000, 4, true)).toBe(IOMMU_FAULT);
+    expect(iommu.faults.at(-1)!.cause).toBe("no-domain");
+  });
+
+  it("is the identity on boards without an IOMMU", async () => {
+    tb = await Testbench.boot({ board: "pc" });
+    const { iommu, ram } = tb.soc;
+    expect(iommu.enabled).toBe(false);
+    expect(iommu.translate(DEV, 0x123456, 4, true)).toBe(0x123456);
+    expect(iommu.dmaWrite(DEV, 0x5000, Uint8Array.of(7))).toBe(DmaStatus.Ok);
+    expect(ram.read32(0x5000)).toBe(7);
+    expect(iommu.dmaWrite(DEV, 0xf0000000, Uint8Array.of(7))).toBe(DmaStatus.BusError);
+  });
+});
