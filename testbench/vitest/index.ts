@@ -21,7 +21,9 @@ export type { HasReports, MatcherOutcome } from "./matchers.js";
 expect.extend(vdtbMatchers);
 
 declare module "vitest" {
-  interface Matchers<T = unknown> {
+  // vitest declares Matchers<T = any>; an augmentation must repeat it exactly.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  interface Matchers<T = any> {
     /** No reports at all on the testbench (no leak, DMA-API error, KASAN report, oops...). */
     toBeClean(): T;
     /** Some report of `kind` whose text contains `match` (string) or matches it (RegExp). */
