@@ -60,10 +60,10 @@ export class PageDb {
   /** Free-list links (indices, -1 = none). */
   readonly next: Int32Array;
   readonly prev: Int32Array;
-  /** Slab id of slab pages (-1 otherwise). */
+  /** Slab id + 1 of slab pages (0 otherwise). */
   readonly slab: Int32Array;
   /** Requested bytes of a large kmalloc (head page). */
-  readonly reqSize: Float64Array;
+  readonly reqSize: Int32Array;
   /** Ledger id of a driver allocation (head page). */
   readonly ledgerId: Int32Array;
   /** pkmap slot + 1 of a kmapped highmem page, 0 when not mapped. */
@@ -80,7 +80,7 @@ export class PageDb {
     this.next = new Int32Array(count);
     this.prev = new Int32Array(count);
     this.slab = new Int32Array(count);
-    this.reqSize = new Float64Array(count);
+    this.reqSize = new Int32Array(count);
     this.ledgerId = new Int32Array(count);
     this.pkmapSlot = new Int16Array(count);
   }

@@ -104,7 +104,6 @@ export class MemoryManager {
     this.linearEnd = layout.pageOffset + (this.lowmemEndPa - this.ramStart);
     const basePfn = this.ramStart / PAGE;
     const db = (this.db = new PageDb(basePfn, this.ramEnd / PAGE - basePfn));
-    db.slab.fill(-1);
     for (const b of banks) db.kind.fill(PageKind.Reserved, b.base / PAGE - basePfn, (b.base + b.size) / PAGE - basePfn);
 
     // memblock: a top-down bump allocator below the end of lowmem, in the bank that holds it.
@@ -250,7 +249,7 @@ export class MemoryManager {
     const idx = pfn - db.basePfn;
     const n = 1 << order;
     db.refcount[idx] = 0;
-    db.slab.fill(-1, idx, idx + n);
+    db.slab.fill(0, idx, idx + n);
     const z = this.zoneOfPfn(pfn)!;
     z.free(idx, order);
   }

@@ -15,7 +15,7 @@ describe("kmalloc", () => {
     const { k, mm } = await bootMm("pc");
     const cacheOf = (p: KernelVA): string => {
       const idx = mm.db.indexOf(Math.floor(k.virt_to_phys(p) / 4096));
-      const s = mm.slab.slabById[mm.db.slab[idx]!];
+      const s = mm.slab.slabById[mm.db.slab[idx]! - 1];
       return s ? s.cache.name : "pages";
     };
     const classes: [number, string][] = [

@@ -241,7 +241,7 @@ export class SlabAllocator {
 
   /** Locate `va` (a linear address of a slab page `idx`) in its slab. */
   locate(pageIdx: number, va: number, out: SlabHit): boolean {
-    const id = this.mm.db.slab[pageIdx]!;
+    const id = this.mm.db.slab[pageIdx]! - 1;
     const s = id >= 0 ? this.slabById[id] : null;
     if (!s) return false;
     const off = va - s.va;
@@ -299,7 +299,7 @@ export class SlabAllocator {
     this.slabById[id] = s;
     const db = mm.db;
     const idx = pfn - db.basePfn;
-    db.slab.fill(id, idx, idx + (1 << c.order));
+    db.slab.fill(id + 1, idx, idx + (1 << c.order));
     c.slabs++;
     this.linkPartial(s);
     if (c.ctor) {

@@ -14,6 +14,7 @@ import type { MemoryManager } from "./mm.js";
 const PAGE = 4096;
 /** Managed part of the vmalloc area on 64-bit (its shadow table is one entry per page). */
 const WINDOW_64 = 4 * 1024 * 1024 * 1024;
+const CHUNK = 4096;
 
 /** One mapping in the vmalloc area. @public */
 export interface VmArea {
@@ -39,8 +40,11 @@ export class VmallocSpace {
   readonly start: number;
   readonly end: number;
   private readonly pagesTotal: number;
-  /** Per page of the window: area id + 1 (mapped page or its guard), 0 = never used. */
-  private readonly areaOf: Int32Array;
+  /**
+   * Per page of the window: area id + 1 (mapped page or its guard), 0 = never used. Chunks of
+   * 4096 pages are allocated on first use, so a 4 GiB window costs nothing at boot.
+   */
+  private readonly areaChunks: (Int32Array | undefined)[];
   private readonly areas: VmArea[] = [];
   /** Free page ranges, sorted: [start0, len0, start1, len1, ...] in page indices. */
   private free: number[];
@@ -51,7 +55,7 @@ export class VmallocSpace {
     this.start = L.vmallocStart;
     this.end = L.pointerBits === 64 ? L.vmallocStart + WINDOW_64 : L.vmallocEnd;
     this.pagesTotal = Math.floor((this.end - this.start) / PAGE);
-    this.areaOf = new Int32Array(this.pagesTotal);
+    this.areaChunks = new Array<Int32Array | undefined>(Math.ceil(this.pagesTotal / CHUNK));
     this.free = [0, this.pagesTotal];
   }
 
@@ -100,8 +104,18 @@ export class VmallocSpace {
   private newArea(first: number, pages: number, size: number, kind: VmArea["kind"], pfns: number[], label: string): VmArea {
     const a: VmArea = { id: this.areas.length, start: this.start + first * PAGE, pages, size, kind, pfns, label, freed: false, ledgerId: 0 };
     this.areas.push(a);
-    this.areaOf.fill(a.id + 1, first, first + pages + 1);
+    for (let i = first; i <= first + pages; i++) {
+      const c = Math.floor(i / CHUNK);
+      const chunk = this.areaChunks[c] ?? (this.areaChunks[c] = new Int32Array(CHUNK));
+      chunk[i - c * CHUNK] = a.id + 1;
+    }
     return a;
+  }
+
+  private areaIdAt(page: number): number {
+    const c = Math.floor(page / CHUNK);
+    const chunk = this.areaChunks[c];
+    return chunk === undefined ? 0 : chunk[page - c * CHUNK]!;
   }
 
   /** Allocate and map `size` bytes of scattered pages. Null when out of pages or address space. */
@@ -163,7 +177,7 @@ export class VmallocSpace {
   /** The live area containing `va` (guard page included), or the freed one last there. */
   areaAt(va: number): VmArea | undefined {
     if (!(va >= this.start && va < this.end)) return undefined;
-    const id = this.areaOf[Math.floor((va - this.start) / PAGE)]!;
+    const id = this.areaIdAt(Math.floor((va - this.start) / PAGE));
     return id === 0 ? undefined : this.areas[id - 1];
   }
 
@@ -193,7 +207,7 @@ export class VmallocSpace {
   /** KASAN check of an access in the vmalloc area (vmalloc areas only). */
   checkAccess(va: number, size: number, write: boolean, driver?: string): boolean {
     if (va >= this.end) return true;
-    const id = this.areaOf[Math.floor((va - this.start) / PAGE)]!;
+    const id = this.areaIdAt(Math.floor((va - this.start) / PAGE));
     if (id === 0) return true;
     const a = this.areas[id - 1]!;
     if (a.kind !== "vmalloc") return true;
