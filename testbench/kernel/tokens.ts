@@ -7,6 +7,40 @@ import type { Devres } from "./driver/devres.js";
 export const KERNEL_CORE: InjectionToken<KernelCore> = Symbol("vdtb.kernel.core");
 /** Managed device resources (devres). @public */
 export const DEVRES: InjectionToken<Devres> = Symbol("vdtb.kernel.devres");
+/** Physical resource trees (/proc/iomem, /proc/ioports) and region requests. @public */
+export const IO_RESOURCES: InjectionToken<import("./io/resources.js").IoResources> = Symbol("vdtb.kernel.ioResources");
+/** Maps physical ranges into the vmalloc area with a memory type (ioremap's backend). @public */
+export const IO_VMAP: InjectionToken<import("./io/vmap.js").IoVmap> = Symbol("vdtb.kernel.ioVmap");
+/** ioremap/iounmap and their managed forms. @public */
+export const IOREMAP: InjectionToken<import("./io/ioremap.js").IoRemapper> = Symbol("vdtb.kernel.ioremap");
+/** MMIO and port accessors, barriers. @public */
+export const IO_ACCESS: InjectionToken<import("./io/accessors.js").IoAccessors> = Symbol("vdtb.kernel.ioAccess");
+/** The barrier hook (mb/wmb/... and non-relaxed writel). @public */
+export const ORDERING: InjectionToken<import("./io/ordering.js").Ordering> = Symbol("vdtb.kernel.ordering");
+/** Device hosting: plugged virtual devices, their contexts and bus regions. @public */
+export const DEVICE_HOST: InjectionToken<import("./bus/device-host.js").DeviceHost> = Symbol("vdtb.kernel.deviceHost");
+/** The PCI host bridge and bus 0. @public */
+export const PCI_HOST: InjectionToken<import("./bus/pci-host.js").PciHost> = Symbol("vdtb.kernel.pciHost");
+/** The PCI facade slice (pci_enable_device, BARs, config space, IRQ vectors). @public */
+export const PCI_API: InjectionToken<import("./bus/pci-api.js").PciApi> = Symbol("vdtb.kernel.pciApi");
+/** The platform-device facade slice. @public */
+export const PLATFORM_API: InjectionToken<import("./bus/platform-api.js").PlatformApi> = Symbol("vdtb.kernel.platformApi");
+/** Linux IRQ numbers for interrupt-controller lines and MSI vectors. @public */
+export const IRQ_NUMBERS: InjectionToken<import("./bus/irq-numbers.js").IrqNumbers> = Symbol("vdtb.kernel.irqNumbers");
+/** Driver binding: drivers, devices, probe/remove, leak check at unbind. @public */
+export const DRIVER_CORE: InjectionToken<import("./driver/core.js").DriverCore> = Symbol("vdtb.kernel.driverCore");
+/** Builds a driver's facade from every KERNEL_API_PART. @public */
+export const FACADE_FACTORY: InjectionToken<import("./driver/facade-factory.js").FacadeFactory> = Symbol("vdtb.kernel.facadeFactory");
+/** Per-kind reclaimers of resources left in the leak ledger at unbind. @public */
+export const LEAK_RECLAIMERS: InjectionToken<import("./driver/reclaim.js").LeakReclaimers> = Symbol("vdtb.kernel.leakReclaimers");
+/** The printk, pr_xxx, dev_xxx, BUG_ON and WARN_ON facade slice. @public */
+export const PRINTK_API: InjectionToken<import("./printk-api.js").PrintkApi> = Symbol("vdtb.kernel.printkApi");
+/** The scheduler pump (Scheduler.run, block/wake, process-context work). @public */
+export const SCHEDULER: InjectionToken<import("./sched/scheduler.js").Scheduler> = Symbol("vdtb.kernel.scheduler");
+/** Locks, interrupt state, sleeping, completions, wait queues, work, tasklets, timers (KernelSync slice). @public */
+export const SYNC: InjectionToken<import("./sync/sync.js").SyncSubsystem> = Symbol("vdtb.kernel.sync");
+/** Linux IRQ numbers, descriptors, handlers and dispatch (the IRQ part of KernelDriverCore). @public */
+export const IRQS: InjectionToken<import("./irq/irqs.js").IrqSubsystem> = Symbol("vdtb.kernel.irqs");
 /** Memory management: page allocator, linear map, kernel page tables, slab, vmalloc, KASAN. @public */
 export const KERNEL_MM: InjectionToken<import("./mm/mm.js").MemoryManager> = Symbol("vdtb.kernel.mm");
 /** The memory-management facade slice (KernelMemory, `k.mem`). @public */
@@ -23,12 +57,6 @@ export const USER_ACCESS: InjectionToken<import("./process/uaccess.js").UserAcce
 export const MMAP_API: InjectionToken<import("./process/mmap-api.js").MmapApi> = Symbol("vdtb.kernel.mmapApi");
 /** ISA DMA: channel allocator, dma_spin_lock, the asm/dma.h helpers on the 8237, detector 10 (KernelIsaDma slice). @public */
 export const ISA_DMA: InjectionToken<import("./isa-dma/isa-dma.js").IsaDmaSubsystem> = Symbol("vdtb.kernel.isaDma");
-/** The scheduler pump (Scheduler.run, block/wake, process-context work). @public */
-export const SCHEDULER: InjectionToken<import("./sched/scheduler.js").Scheduler> = Symbol("vdtb.kernel.scheduler");
-/** Locks, interrupt state, sleeping, completions, wait queues, work, tasklets, timers (KernelSync slice). @public */
-export const SYNC: InjectionToken<import("./sync/sync.js").SyncSubsystem> = Symbol("vdtb.kernel.sync");
-/** Linux IRQ numbers, descriptors, handlers and dispatch (the IRQ part of KernelDriverCore). @public */
-export const IRQS: InjectionToken<import("./irq/irqs.js").IrqSubsystem> = Symbol("vdtb.kernel.irqs");
 /** The memory-manager calls the DMA layer uses (KERNEL_MM by default). @internal */
 export const DMA_MM: InjectionToken<import("./dma/backend.js").DmaMmBackend> = Symbol("vdtb.kernel.dmaMm");
 /** The DMA mapping API, its detectors and hooks (KernelDma slice). @public */

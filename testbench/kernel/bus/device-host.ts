@@ -1,0 +1,265 @@
+/**
+ * Device hosting: plugging a {@link VirtualDevice} into the SoC. Its regions go on the bus (PCI
+ * BARs through the host bridge, platform/ISA windows at their fixed addresses, ISA ports in the
+ * port space) and into /proc/iomem and /proc/ioports; it gets a {@link DeviceContext} (DMA through
+ * the IOMMU gated by bus mastering, interrupts, clock, a per-device seeded RNG, a logger into the
+ * trace, ISA DMA channels routed to the board's 8237) and the driver-facing device object.
+ */
+import { inject, injectable } from "../../soc/di.js";
+import { BOARD, BUS, CLOCK, IOMMU, SEED, TRACE } from "../../soc/tokens.js";
+import type { BoardConfig } from "../../harness/board.js";
+import type { Bus, BusRegion } from "../../soc/bus.js";
+import { Rng } from "../../soc/clock.js";
+import type { Clock } from "../../soc/clock.js";
+import type { Iommu } from "../../soc/iommu.js";
+import { TraceKind } from "../../soc/trace.js";
+import type { TraceRing } from "../../soc/trace.js";
+import type {
+  Device,
+  DeviceContext,
+  DeviceDecl,
+  IsaDev,
+  IsaDmaChannelPort,
+  IsaDmaMove,
+  MmioWindowDecl,
+  PciDev,
+  PlatformDev,
+  TimerHandle,
+  VirtualDevice,
+} from "../../../sdk/index.js";
+import type { ResourceNode } from "../io/resource-tree.js";
+import type { IoResources } from "../io/resources.js";
+import { IO_RESOURCES, IRQ_NUMBERS, PCI_HOST } from "../tokens.js";
+import { DeviceDmaPort, DmaChecks } from "./dma-port.js";
+import type { IrqNumbers } from "./irq-numbers.js";
+import { LineIrqPort } from "./irq-wires.js";
+import type { PciFunction } from "./pci-function.js";
+import type { PciHost } from "./pci-host.js";
+import { mapRegion, planRegion } from "./region.js";
+
+/** A fixed window of a platform or ISA device, on the bus and in the resource tree. @public */
+export interface HostedWindow {
+  readonly decl: MmioWindowDecl;
+  readonly region: BusRegion;
+  readonly resource: ResourceNode;
+}
+
+/** The driver-facing PCI device, with the fields the kernel updates. @internal */
+export type MutablePciDev = { -readonly [K in keyof PciDev]: PciDev[K] };
+
+/** A plugged device. @public */
+export interface HostedDevice {
+  readonly id: number;
+  readonly name: string;
+  readonly model: VirtualDevice;
+  readonly decl: DeviceDecl;
+  /** What drivers get (`PciDev`, `PlatformDev` or `IsaDev`). */
+  readonly dev: Device;
+  /** DMA requester id: PCI `bus << 8 | devfn`, else 0x1000 + id. */
+  readonly requester: number;
+  readonly ctx: DeviceContext;
+  readonly dma: DeviceDmaPort;
+  readonly pci?: PciFunction;
+  /** Platform/ISA: MMIO windows and port ranges. */
+  readonly windows: readonly HostedWindow[];
+  readonly ports: readonly HostedWindow[];
+  /** Platform/ISA: Linux IRQ numbers of the declared lines. */
+  readonly irqs: readonly number[];
+}
+
+/** A line the device model logged. @public */
+export interface DeviceLogLine {
+  readonly time: number;
+  readonly device: string;
+  readonly level: "guest-error" | "unimplemented" | "info";
+  readonly message: string;
+}
+
+const NO_MOVE: IsaDmaMove = Object.freeze({ moved: 0, terminalCount: false });
+
+function hashName(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/** @public */
+@injectable()
+export class DeviceHost {
+  /** Checks every device DMA access passes (the DMA subsystem registers its cross-check here). */
+  readonly dmaChecks = new DmaChecks();
+  /** Everything device models logged. */
+  readonly deviceLog: DeviceLogLine[] = [];
+  private readonly hosted: HostedDevice[] = [];
+  private readonly byDev = new WeakMap<Device, HostedDevice>();
+  private readonly perModel = new Map<string, number>();
+  private readonly plugListeners: ((d: HostedDevice) => void)[] = [];
+
+  constructor(
+    @inject(BOARD) private readonly board: BoardConfig,
+    @inject(BUS) private readonly bus: Bus,
+    @inject(CLOCK) private readonly clock: Clock,
+    @inject(TRACE) private readonly trace: TraceRing,
+    @inject(IOMMU) private readonly iommu: Iommu,
+    @inject(SEED) private readonly seed: number,
+    @inject(PCI_HOST) readonly pci: PciHost,
+    @inject(IO_RESOURCES) private readonly resources: IoResources,
+    @inject(IRQ_NUMBERS) private readonly irqNumbers: IrqNumbers,
+  ) {}
+
+  /** Plugged devices in plug order. */
+  devices(): readonly HostedDevice[] {
+    return this.hosted;
+  }
+
+  /** The hosted device behind a driver-facing device object. */
+  of(dev: Device): HostedDevice | undefined {
+    return this.byDev.get(dev);
+  }
+
+  /** Find by name (`0000:00:01.0`, `isa-stream.0`) or by model instance. */
+  find(what: string | VirtualDevice): HostedDevice | undefined {
+    return this.hosted.find((h) => (typeof what === "string" ? h.name === what : h.model === what));
+  }
+
+  /** Call `fn` for every device plugged from now on (the driver core matches drivers). */
+  onPlug(fn: (d: HostedDevice) => void): void {
+    this.plugListeners.push(fn);
+  }
+
+  /** Plug a device: wire its regions, interrupts and DMA, then `attach` it. */
+  plug(model: VirtualDevice): HostedDevice {
+    const decl = model.describe();
+    const id = this.hosted.length;
+    const h = decl.bus === "pci" ? this.plugPci(model, decl, id) : this.plugFixed(model, decl, id);
+    this.hosted.push(h);
+    this.byDev.set(h.dev, h);
+    model.attach(h.ctx);
+    for (const l of this.plugListeners) l(h);
+    return h;
+  }
+
+  private plugPci(model: VirtualDevice, decl: DeviceDecl & { bus: "pci" }, id: number): HostedDevice {
+    const fn = this.pci.addFunction(decl);
+    const requester = fn.devfn; // bus 0
+    const dma = new DeviceDmaPort(requester, fn.name, this.iommu, this.trace, this.dmaChecks, fn.state.busMasterEnabled);
+    const dev: MutablePciDev = Object.assign(Object.create(null) as object, {
+      name: fn.name,
+      bus: "pci" as const,
+      vendor: decl.identity.vendor,
+      device: decl.identity.device,
+      revision: decl.identity.revision,
+      class: decl.identity.classCode,
+      devfn: fn.devfn,
+      irq: fn.intxLine >= 0 ? this.irqNumbers.lineIrq(fn.intxLine) : 0,
+    }) as MutablePciDev;
+    const ctx = this.context(fn.name, requester, dma, fn.irqPort, decl, fn);
+    return { id, name: fn.name, model, decl, dev: dev as unknown as PciDev, requester, ctx, dma, pci: fn, windows: [], ports: [], irqs: [] };
+  }
+
+  private plugFixed(model: VirtualDevice, decl: DeviceDecl & { bus: "platform" | "isa" }, id: number): HostedDevice {
+    const n = this.perModel.get(model.model) ?? 0;
+    this.perModel.set(model.model, n + 1);
+    const name = `${model.model}.${n}`;
+    const requester = 0x1000 + id;
+    const windows: HostedWindow[] = [];
+    for (const w of decl.bus === "platform" ? decl.mmio : (decl.mmio ?? [])) {
+      const plan = planRegion(this.bus, `${name} ${w.name}`, w.size, w.impl);
+      const region = mapRegion(this.bus, `${name} ${w.name}`, w.base, plan);
+      windows.push({ decl: w, region, resource: this.resources.insertContainer("mem", w.base, w.size, w.name) });
+    }
+    const ports: HostedWindow[] = [];
+    if (decl.bus === "isa") {
+      if (decl.ports.length > 0 && !this.board.ioPorts) throw new RangeError(`${name}: board ${this.board.name} has no I/O port space for ISA ports`);
+      for (const p of decl.ports) {
+        const plan = planRegion(this.bus, `${name} ${p.name}`, p.size, p.impl, "io");
+        const region = mapRegion(this.bus, p.name, p.base, plan, "io");
+        // The PC's own DMA controller ranges are reserved by the platform, as x86 does at boot.
+        const resource = model.isaDmaController ? this.resources.reserve("io", p.base, p.size, p.name) : this.resources.insertContainer("io", p.base, p.size, p.name);
+        ports.push({ decl: { base: p.base, size: p.size, name: p.name, impl: p.impl }, region, resource });
+      }
+    }
+    const irqs = decl.irqs.map((l) => this.irqNumbers.lineIrq(l));
+    const dma = new DeviceDmaPort(requester, name, this.iommu, this.trace, this.dmaChecks, null);
+    const irqPort = new LineIrqPort(this.pci.wires, decl.irqs, requester, requester, (m) => this.logGuestError(name, requester, m));
+    const dev =
+      decl.bus === "platform"
+        ? ({ name, bus: "platform" } as unknown as PlatformDev)
+        : ({ name, bus: "isa", ports: ports.map((p) => p.resource), irqs, dmaChannels: [...decl.dmaChannels] } as unknown as IsaDev);
+    const ctx = this.context(name, requester, dma, irqPort, decl, undefined);
+    return { id, name, model, decl, dev, requester, ctx, dma, windows, ports, irqs };
+  }
+
+  private logGuestError(device: string, requester: number, message: string): void {
+    this.deviceLog.push({ time: this.clock.now, device, level: "guest-error", message });
+    this.bus.guestErrors++;
+    this.trace.record(TraceKind.GuestError, 0, 0, 0, requester, `${device}: ${message}`);
+  }
+
+  private context(name: string, requester: number, dma: DeviceDmaPort, irq: DeviceContext["irq"], decl: DeviceDecl, fn: PciFunction | undefined): DeviceContext {
+    const clock = this.clock;
+    const rng = new Rng((this.seed ^ hashName(name)) >>> 0);
+    const channels = decl.bus === "isa" ? decl.dmaChannels : [];
+    const ctx: DeviceContext = {
+      name,
+      dma,
+      irq,
+      clock: {
+        now: () => clock.now,
+        schedule: (delayNs: number, cb: () => void) => clock.schedule(delayNs, cb) as TimerHandle,
+        cancel: (h: TimerHandle) => void clock.cancel(h),
+      },
+      rng: { nextU32: () => rng.nextU32(), float: () => rng.float(), int: (n: number) => rng.int(n) },
+      log: {
+        guestError: (m: string) => this.logGuestError(name, requester, m),
+        unimplemented: (m: string) => {
+          this.deviceLog.push({ time: clock.now, device: name, level: "unimplemented", message: m });
+          this.trace.record(TraceKind.GuestError, 0, 0, 0, requester, `${name}: unimplemented: ${m}`);
+        },
+        info: (m: string) => void this.deviceLog.push({ time: clock.now, device: name, level: "info", message: m }),
+      },
+      ...(fn ? { pci: fn.state } : {}),
+      isaDma: (channel: number): IsaDmaChannelPort => {
+        if (!channels.includes(channel)) throw new RangeError(`${name}: ISA DMA channel ${channel} is not declared by the device`);
+        return this.isaChannel(name, requester, channel);
+      },
+    };
+    return ctx;
+  }
+
+  /** A client's view of one ISA DMA channel, routed to whichever controller serves it. */
+  private isaChannel(name: string, requester: number, channel: number): IsaDmaChannelPort {
+    const controller = () => this.hosted.find((h) => h.model.isaDmaController?.channels.includes(channel))?.model.isaDmaController;
+    const missing = (): IsaDmaMove => {
+      this.logGuestError(name, requester, `ISA DMA channel ${channel}: no DMA controller on this board`);
+      return NO_MOVE;
+    };
+    return {
+      channel,
+      wide: channel >= 5,
+      setDreq: (asserted: boolean) => {
+        const c = controller();
+        if (c) c.dreq(channel, asserted);
+        else if (asserted) missing();
+      },
+      readFromMemory: (dst: Uint8Array) => {
+        const c = controller();
+        return c ? c.transfer(channel, true, dst) : missing();
+      },
+      writeToMemory: (src: Uint8Array) => {
+        const c = controller();
+        return c ? c.transfer(channel, false, src) : missing();
+      },
+    };
+  }
+
+  /** `reset()` every device (bus reset). */
+  resetAll(): void {
+    for (const h of this.hosted) h.model.reset();
+  }
+
+  /** Detach every device (teardown). */
+  detachAll(): void {
+    for (const h of this.hosted) h.model.detach?.();
+  }
+}

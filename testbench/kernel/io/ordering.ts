@@ -1,0 +1,55 @@
+/**
+ * The single hook every barrier goes through: `mb`, `rmb`, `wmb`, `dma_wmb`, `dma_rmb`, and the
+ * implicit `wmb` of a non-relaxed `writel`. Today it only counts; the weak-ordering store buffer
+ * (CHECKS.md detector 8) drains here by registering a listener.
+ */
+import { injectable } from "../../soc/di.js";
+
+/** Barrier kinds. @public */
+export type BarrierKind = "mb" | "rmb" | "wmb" | "dma_wmb" | "dma_rmb";
+
+/** Called on every barrier. @public */
+export type BarrierListener = (kind: BarrierKind) => void;
+
+/** @public */
+@injectable()
+export class Ordering {
+  /** Barriers executed, by kind. */
+  readonly counts: Record<BarrierKind, number> = { mb: 0, rmb: 0, wmb: 0, dma_wmb: 0, dma_rmb: 0 };
+  private listeners: BarrierListener[] = [];
+
+  /** A barrier of `kind` was executed by the CPU. */
+  barrier(kind: BarrierKind): void {
+    this.counts[kind]++;
+    const ls = this.listeners;
+    for (let i = 0; i < ls.length; i++) ls[i]!(kind);
+  }
+
+  /**
+   * An MMIO store was issued (called by the accessors after any implied barrier); `relaxed` for
+   * the `_relaxed` forms, which do not order earlier normal-memory writes. The weak-ordering
+   * detector uses it to name a doorbell written with `writel_relaxed`.
+   */
+  mmioWrite(relaxed: boolean): void {
+    const ls = this.mmioListeners;
+    for (let i = 0; i < ls.length; i++) ls[i]!(relaxed);
+  }
+
+  /** Observe MMIO stores. Returns an unsubscribe function. */
+  onMmioWrite(fn: (relaxed: boolean) => void): () => void {
+    this.mmioListeners = [...this.mmioListeners, fn];
+    return () => {
+      this.mmioListeners = this.mmioListeners.filter((l) => l !== fn);
+    };
+  }
+
+  private mmioListeners: ((relaxed: boolean) => void)[] = [];
+
+  /** Observe barriers (the store-buffer model drains on them). Returns an unsubscribe function. */
+  onBarrier(fn: BarrierListener): () => void {
+    this.listeners = [...this.listeners, fn];
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== fn);
+    };
+  }
+}
