@@ -13,8 +13,9 @@ import type { Kernel } from "../../sdk/index.js";
 import type { Report, ReportKind } from "../checks/report.js";
 import type { KernelCore } from "../kernel/core.js";
 import type { Owner } from "../kernel/facade.js";
-import { buildFacade, registerKernel } from "../kernel/register.js";
-import { KERNEL_CORE } from "../kernel/tokens.js";
+import { bootKernel, buildFacade, registerKernel } from "../kernel/register.js";
+import { KERNEL_CORE, PROCESSES } from "../kernel/tokens.js";
+import type { Process } from "../kernel/process/process.js";
 
 /** Options of {@link Testbench.boot}. @public */
 export interface BootOptions {
@@ -58,6 +59,7 @@ export class Testbench {
     registerKernel(c);
     const soc = resolveSoc(c);
     const core = c.resolve(KERNEL_CORE);
+    bootKernel(c);
     return new Testbench(board, seed, c, soc, core);
   }
 
@@ -82,6 +84,11 @@ export class Testbench {
    */
   facade(owner: Owner): Kernel {
     return buildFacade(this.container, owner);
+  }
+
+  /** Start a user process (its own page tables over the shared kernel half). */
+  spawn(comm = "test"): Process {
+    return this.container.resolve(PROCESSES).spawn(comm);
   }
 
   /** Dispose the container (idempotent). */

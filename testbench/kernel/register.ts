@@ -10,6 +10,12 @@ import { KernelCore } from "./core.js";
 import { Devres } from "./driver/devres.js";
 import { KERNEL_API_PART, mergeFacade, type KernelApiPart, type Owner } from "./facade.js";
 import { DEVRES, KERNEL_CORE } from "./tokens.js";
+import { registerMm } from "./mm/register.js";
+import { registerSched } from "./sched/register.js";
+import { registerSync } from "./sync/register.js";
+import { registerIrq } from "./irq/register.js";
+import { registerVfs } from "./vfs/register.js";
+import { registerProcesses } from "./process/register.js";
 
 /** Register `cls` for `token` as a container singleton unless already registered. @internal */
 export function registerDefault<T>(c: DependencyContainer, token: InjectionToken<T>, cls: new (...args: never[]) => T): void {
@@ -32,11 +38,22 @@ export function registerApiPart<T extends KernelApiPart>(c: DependencyContainer,
 export const kernelSteps: ((c: DependencyContainer) => void)[] = [
   (c) => registerDefault(c, KERNEL_CORE, KernelCore),
   (c) => registerDefault(c, DEVRES, Devres),
+  registerMm,
+  registerSched,
+  registerSync,
+  registerIrq,
+  registerVfs,
+  registerProcesses,
 ];
 
 /** Register every kernel subsystem. @internal */
 export function registerKernel(c: DependencyContainer): void {
   for (const step of kernelSteps) step(c);
+}
+
+/** Resolve every subsystem so the kernel is up (page tables, allocators, IRQ wiring) at boot. @internal */
+export function bootKernel(c: DependencyContainer): void {
+  if (c.isRegistered(KERNEL_API_PART, true)) c.resolveAll(KERNEL_API_PART);
 }
 
 /** Build a driver's facade from every registered slice. @internal */

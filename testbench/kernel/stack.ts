@@ -28,7 +28,7 @@ const TEST_FILE = /\.(test|spec)\.[cm]?[tj]s:/;
 export function captureSite(): CallSite {
   const holder: { stack?: string } = {};
   const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 40;
+  Error.stackTraceLimit = 16;
   Error.captureStackTrace(holder, captureSite);
   Error.stackTraceLimit = limit;
   return holder;
