@@ -287,6 +287,49 @@ describe("request_irq / free_irq", () => {
   });
 });
 
+describe("leaks and handler hygiene", () => {
+  it("reclaims a leaked handler quietly and masks the line", async () => {
+    const { sched, soc, core, irqs, k } = bootKernelForTest();
+    const kk = k({ driver: "forgetful" });
+    irqs.allocateForLine(20, { trigger: "level" });
+    let n = 0;
+    kk.request_irq(20, () => (n++, IRQ_HANDLED), 0, "forgetful", null);
+    const [leak] = core.ledger.outstanding("forgetful");
+    expect(leak!.kind).toBe("irq");
+    expect(irqs.reclaimLeak(leak!)).toBe(true);
+    expect(irqs.reclaimLeak(leak!)).toBe(false);
+    expect(core.ledger.outstanding("forgetful")).toHaveLength(0);
+    soc.irq.raise(20);
+    await sched.advance(1000);
+    expect(n).toBe(0);
+    expect(soc.irq.isMasked(20)).toBe(true);
+    expect(core.reports()).toHaveLength(0);
+  });
+
+  it("a handler returning with a spinlock held or interrupts enabled is reported once", async () => {
+    const { sched, soc, core, irqs, k } = bootKernelForTest();
+    const kk = k({ driver: "messy" });
+    const l = kk.spin_lock_init("l");
+    irqs.allocateForLine(21, { trigger: "edge" });
+    irqs.allocateForLine(22, { trigger: "edge" });
+    kk.request_irq(21, function lockLeaker(): IrqReturn {
+      kk.spin_lock(l);
+      return IRQ_HANDLED;
+    }, 0, "leaker", null);
+    kk.request_irq(22, function irqEnabler(): IrqReturn {
+      kk.local_irq_enable();
+      return IRQ_HANDLED;
+    }, 0, "enabler", null);
+    soc.irq.pulse(21);
+    soc.irq.pulse(22);
+    await sched.advance(1000);
+    expect(core.reports("lock").map((r) => r.title)).toEqual(["BUG: irq 21 handler lockLeaker returned with preempt_count 0 -> 1 (spinlock held?)"]);
+    expect(core.reports("warn").map((r) => r.title)).toEqual(["WARNING: irq 22 handler irqEnabler enabled interrupts"]);
+    expect(core.ctx.preempt).toBe(0);
+    expect(core.ctx.irqsDisabled).toBe(false);
+  });
+});
+
 describe("/proc/interrupts", () => {
   it("renders the kernel's layout (golden)", async () => {
     const { sched, soc, irqs, k } = bootKernelForTest();

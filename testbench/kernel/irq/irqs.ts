@@ -42,6 +42,7 @@ import {
   type IrqHandler,
   type KernelDriverCore,
 } from "../../../sdk/index.js";
+import type { LedgerEntry } from "../../checks/ledger.js";
 import type { KernelCore } from "../core.js";
 import type { Devres, DevresEntry } from "../driver/devres.js";
 import type { KernelApiPart, Owner } from "../facade.js";
@@ -315,6 +316,25 @@ export class IrqSubsystem implements KernelApiPart {
     return action.name;
   }
 
+  /**
+   * Reclaimer for leaked "irq" ledger entries (register with the driver core's LeakReclaimers):
+   * removes the handler without reports; a line left without handlers is masked, as Linux's
+   * irq_shutdown does.
+   */
+  reclaimLeak(entry: LedgerEntry): boolean {
+    if (entry.kind !== "irq") return false;
+    for (const d of this.descs.values()) {
+      const a = d.actions.find((x) => x.ledgerId === entry.id);
+      if (!a) continue;
+      d.actions = d.actions.filter((x) => x !== a);
+      this.core.ledger.remove(a.ledgerId);
+      if (d.actions.length === 0 && d.kind === "line") this.irqc.mask(d.line);
+      for (const [e, m] of this.devmIrqs) if (m.irq === d.irq && m.devId === a.devId) this.devmIrqs.delete(e);
+      return true;
+    }
+    return false;
+  }
+
   devmRequestIrq(owner: Owner, dev: Device, irq: number, handler: IrqHandler, flags: number, name: string, devId: unknown): number {
     const site = this.core.site();
     const rc = this.requestIrq(owner, irq, handler, flags, name, devId, site);
@@ -434,21 +454,24 @@ export class IrqSubsystem implements KernelApiPart {
     const ctx = core.ctx;
     const preempt = ctx.preempt;
     let r: unknown;
+    let threw = false;
     try {
       r = a.handler(d.irq, a.devId);
     } catch (e) {
       this.handlerThrew(d, a, e);
       r = IRQ_HANDLED;
+      threw = true;
     }
     if (ctx.preempt !== preempt) {
-      if (!(a.warned & WARN_LOCK)) {
+      // After an exception the handler's locks are abandoned with it: restore quietly.
+      if (!threw && !(a.warned & WARN_LOCK)) {
         a.warned |= WARN_LOCK;
         core.report({ kind: "lock", title: `BUG: irq ${d.irq} handler ${handlerName(a.handler)} returned with preempt_count ${preempt} -> ${ctx.preempt} (spinlock held?)`, driver: a.owner.driver }, a.site);
       }
       ctx.preempt = preempt;
     }
     if (!ctx.irqsDisabled) {
-      if (!(a.warned & WARN_IRQS_ON)) {
+      if (!threw && !(a.warned & WARN_IRQS_ON)) {
         a.warned |= WARN_IRQS_ON;
         core.report({ kind: "warn", title: `WARNING: irq ${d.irq} handler ${handlerName(a.handler)} enabled interrupts`, driver: a.owner.driver }, a.site);
       }

@@ -390,6 +390,22 @@ describe("deferred work", () => {
     expect(core.reports("atomic-sleep")).toHaveLength(1);
   });
 
+  it("reclaims leaked work and timers so they never run into an unbound driver", async () => {
+    const { sched, core, sync, k } = bootKernelForTest();
+    const kk = k({ driver: "gone" });
+    let ran = 0;
+    const w = kk.INIT_WORK(() => void ran++);
+    const t = kk.timer_setup(() => void ran++);
+    kk.schedule_delayed_work(w, 2);
+    kk.mod_timer(t, kk.jiffies + 2);
+    const leaks = core.ledger.outstanding("gone");
+    expect(leaks.map((e) => e.kind).sort()).toEqual(["timer", "work"]);
+    for (const e of leaks) expect(sync.reclaimLeak(e)).toBe(true);
+    expect(core.ledger.outstanding("gone")).toHaveLength(0);
+    await sched.advance(50 * MS);
+    expect(ran).toBe(0);
+  });
+
   it("a timer callback that throws is reported and the kernel continues", async () => {
     const { sched, core, k } = bootKernelForTest();
     const kk = k({ driver: "buggy" });

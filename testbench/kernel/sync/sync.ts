@@ -13,6 +13,7 @@ import type { Clock } from "../../soc/clock.js";
 import type { InterruptController } from "../../soc/irq.js";
 import { CLOCK, IRQ } from "../../soc/tokens.js";
 import type { IrqFlags, KernelSync, SpinLock, WorkStruct, TimerList } from "../../../sdk/index.js";
+import type { LedgerEntry } from "../../checks/ledger.js";
 import type { KernelCore } from "../core.js";
 import type { KernelApiPart, Owner } from "../facade.js";
 import type { Scheduler } from "../sched/scheduler.js";
@@ -54,6 +55,16 @@ export class SyncSubsystem implements KernelApiPart {
     this.waitqueues = new WaitQueues(this.env);
     this.workqueue = new WorkQueue(this.env, this.softirq);
     this.timers = new Timers(this.env, this.softirq, this.workqueue);
+  }
+
+  /**
+   * Reclaimer for leaked "work" and "timer" ledger entries (register with the driver core's
+   * LeakReclaimers): cancels the item so it never runs into an unbound driver.
+   */
+  reclaimLeak(entry: LedgerEntry): boolean {
+    if (entry.kind === "work") return this.workqueue.reclaimLeak(entry.id);
+    if (entry.kind === "timer") return this.timers.reclaimLeak(entry.id);
+    return false;
   }
 
   /** Current jiffies (HZ = 250 from simulated time). */

@@ -25,6 +25,8 @@ export class TimerImpl {
 
 /** Timer operations. @internal */
 export class Timers {
+  private readonly byLedger = new Map<number, TimerImpl>();
+
   constructor(
     private readonly env: SyncEnv,
     private readonly softirq: Softirq,
@@ -53,6 +55,7 @@ export class Timers {
     if (t.ledgerId === 0) {
       const site: CallSite = core.site();
       t.ledgerId = core.ledger.add("timer", t.owner.driver, `timer ${t.fn.name || "<anonymous>"} (armed, not deleted)`, site, core.now());
+      if (t.ledgerId !== 0) this.byLedger.set(t.ledgerId, t);
     }
     return was;
   }
@@ -99,8 +102,21 @@ export class Timers {
   private forget(t: TimerImpl): void {
     if (t.ledgerId !== 0 && !t.pending) {
       this.env.core.ledger.remove(t.ledgerId);
+      this.byLedger.delete(t.ledgerId);
       t.ledgerId = 0;
     }
+  }
+
+  /** Leak reclaim after unbind: deactivate the timer behind a ledger entry. */
+  reclaimLeak(ledgerId: number): boolean {
+    const t = this.byLedger.get(ledgerId);
+    if (!t) return false;
+    t.pending = false;
+    t.gen++;
+    if (t.event !== 0) this.env.clock.cancel(t.event);
+    t.event = 0;
+    this.forget(t);
+    return true;
   }
 
   private impl(handle: TimerList, call: string): TimerImpl | null {

@@ -56,6 +56,7 @@ function fnName(f: (...args: never[]) => unknown): string {
 /** The system workqueue and tasklets. @internal */
 export class WorkQueue {
   private readonly idle: Task[] = [];
+  private readonly byLedger = new Map<number, WorkImpl | TaskletImpl>();
   private workers = 0;
 
   constructor(
@@ -147,6 +148,34 @@ export class WorkQueue {
     t.scheduled = false;
     t.gen++;
     this.taskletLedger(t);
+  }
+
+  /**
+   * Leak reclaim after unbind: dequeue the work item or tasklet behind a ledger entry so it never
+   * runs into the unbound driver. A running work instance finishes; it is not requeued.
+   */
+  reclaimLeak(ledgerId: number): boolean {
+    const x = this.byLedger.get(ledgerId);
+    if (!x) return false;
+    if (x instanceof WorkImpl) {
+      x.pending = false;
+      x.deferred = false;
+      x.queuedGen++;
+      if (x.timer !== 0) this.env.clock.cancel(x.timer);
+      x.timer = 0;
+      this.syncLedger(x);
+      if (x.running) {
+        // Still running: keep tracking it, but the entry is reclaimed from the ledger's view.
+        this.env.core.ledger.remove(x.ledgerId);
+        this.byLedger.delete(x.ledgerId);
+        x.ledgerId = 0;
+      }
+    } else {
+      x.scheduled = false;
+      x.gen++;
+      this.taskletLedger(x);
+    }
+    return true;
   }
 
   private enqueue(w: WorkImpl, gen: number): void {
@@ -259,8 +288,10 @@ export class WorkQueue {
     const live = w.pending || w.running;
     if (live && w.ledgerId === 0) {
       w.ledgerId = core.ledger.add("work", w.owner.driver, `work ${fnName(w.fn)} (queued, not cancelled)`, w.site, core.now());
+      if (w.ledgerId !== 0) this.byLedger.set(w.ledgerId, w);
     } else if (!live && w.ledgerId !== 0) {
       core.ledger.remove(w.ledgerId);
+      this.byLedger.delete(w.ledgerId);
       w.ledgerId = 0;
     }
   }
@@ -270,8 +301,10 @@ export class WorkQueue {
     const live = t.scheduled || t.running;
     if (live && t.ledgerId === 0) {
       t.ledgerId = core.ledger.add("work", t.owner.driver, `tasklet ${fnName(t.fn)} (scheduled, not killed)`, core.site(), core.now());
+      if (t.ledgerId !== 0) this.byLedger.set(t.ledgerId, t);
     } else if (!live && t.ledgerId !== 0) {
       core.ledger.remove(t.ledgerId);
+      this.byLedger.delete(t.ledgerId);
       t.ledgerId = 0;
     }
   }
