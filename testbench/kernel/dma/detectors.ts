@@ -53,6 +53,7 @@ export class DmaDetectors {
   private readonly byPfn = new Map<number, DmaRecord[]>();
   private readonly recent = new Map<string, Unmapped[]>();
   private readonly reportedOnce = new Set<string>();
+  private readonly removed = new WeakSet<DmaRecord>();
   private readonly line: Uint8Array;
   private readonly lineRam: Uint8Array;
 
@@ -105,6 +106,8 @@ export class DmaDetectors {
 
   /** A streaming mapping went away. */
   streamingRemoved(r: DmaRecord, unmapSite: CallSite): void {
+    if (this.removed.has(r)) return;
+    this.removed.add(r);
     const first = Math.floor(r.paddr / PAGE);
     const last = Math.floor((r.paddr + Math.max(r.size, 1) - 1) / PAGE);
     for (let p = first; p <= last; p++) {
@@ -198,12 +201,12 @@ export class DmaDetectors {
       if (pa >= 0) {
         const hit = this.storeBuffer.patch(pa, buf.subarray(done, done + n));
         if (hit && this.core.detectors.deviceCrossCheck) {
-          const where = hit.va >= 0 ? this.hexVa(hit.va) : `physical ${hexAddr(hit.pa)}`;
+          const where = hit.va !== undefined ? this.hexVa(hit.va) : `physical ${hexAddr(hit.pa)}`;
           const missing = hit.doorbellRelaxed ? "missing dma_wmb() before writel_relaxed()" : "missing dma_wmb()/wmb() before the device was told to read it";
           this.deviceReport(st, devName, `ordering:${hit.pa}`, {
             kind: "ordering",
             title: `descriptor written at ${where} was not visible to the device: ${missing}`,
-            address: hit.va >= 0 ? hit.va : hit.pa,
+            address: hit.va ?? hit.pa,
             size: hit.old.length,
             stack: siteFrames(hit.site),
             details: { device: devName, busAddress: a, physical: hit.pa },
@@ -324,7 +327,7 @@ export class DmaDetectors {
    * The memory path's hook, called before a CPU access of `len` bytes at physical `pa` to a
    * watched page. `va` is the kernel address used (for the diagnosis), `site` the caller.
    */
-  beforeCpuAccess(pa: number, len: number, write: boolean, va = -1, site?: CallSite): void {
+  beforeCpuAccess(pa: number, len: number, write: boolean, va: number | undefined = undefined, site?: CallSite): void {
     const pfn = Math.floor(pa / PAGE);
     const f = this.flags.get(pfn) | (Math.floor((pa + len - 1) / PAGE) !== pfn ? this.flags.get(pfn + 1) : 0);
     if (f === 0) return;
@@ -339,7 +342,7 @@ export class DmaDetectors {
     if ((f & Watch.StaleLines) !== 0 && !write) this.staleCpuRead(pa, len, va, s);
   }
 
-  private ownershipCheck(pa: number, len: number, write: boolean, va: number, site: CallSite): void {
+  private ownershipCheck(pa: number, len: number, write: boolean, va: number | undefined, site: CallSite): void {
     const seen = new Set<DmaRecord>();
     for (let p = Math.floor(pa / PAGE); p <= Math.floor((pa + len - 1) / PAGE); p++) {
       for (const r of this.byPfn.get(p) ?? []) {
@@ -355,10 +358,10 @@ export class DmaDetectors {
           : `dma_sync_${r.type === "scatter-gather" ? "sg" : "single"}_for_cpu() (or unmap) before the CPU reads`;
         this.core.report({
           kind: "dma-cpu-ownership",
-          title: `DMA-API: ${r.dev.driver} ${r.dev.name}: CPU ${write ? "wrote" : "read"} ${len} bytes at ${va >= 0 ? this.hexVa(va) : `physical ${hexAddr(pa)}`} inside a ${dirName(r.dir)} buffer the device owns (${r.api} of ${r.size} bytes at bus ${hexAddr(r.devAddr)}): missing ${fix}`,
+          title: `DMA-API: ${r.dev.driver} ${r.dev.name}: CPU ${write ? "wrote" : "read"} ${len} bytes at ${va !== undefined ? this.hexVa(va) : `physical ${hexAddr(pa)}`} inside a ${dirName(r.dir)} buffer the device owns (${r.api} of ${r.size} bytes at bus ${hexAddr(r.devAddr)}): missing ${fix}`,
           driver: r.dev.driver,
           device: r.dev.name,
-          address: va >= 0 ? va : pa,
+          address: va ?? pa,
           size: len,
           stack: siteFrames(site),
           allocStack: siteFrames(r.site),
@@ -367,7 +370,7 @@ export class DmaDetectors {
     }
   }
 
-  private staleCpuRead(pa: number, len: number, va: number, site: CallSite): void {
+  private staleCpuRead(pa: number, len: number, va: number | undefined, site: CallSite): void {
     const dc = this.dcache;
     const ls = dc.lineSize;
     for (let line = Math.floor(pa / ls); line <= Math.floor((pa + len - 1) / ls); line++) {
@@ -389,7 +392,7 @@ export class DmaDetectors {
       const kind = r.type === "scatter-gather" ? "sg" : "single";
       this.core.report({
         kind: "stale-cache",
-        title: `stale cache: CPU read line ${hexAddr(line * ls)}${va >= 0 ? ` (at ${this.hexVa(va)})` : ""} of a ${dirName(r.dir)} buffer (${r.api} of ${r.size} bytes at bus ${hexAddr(r.devAddr)}) that device ${r.dev.name} wrote after the line was cached: missing dma_sync_${kind}_for_cpu() (or dma_unmap_${kind === "sg" ? "sg" : "single"}()) before reading`,
+        title: `stale cache: CPU read line ${hexAddr(line * ls)}${va !== undefined ? ` (at ${this.hexVa(va)})` : ""} of a ${dirName(r.dir)} buffer (${r.api} of ${r.size} bytes at bus ${hexAddr(r.devAddr)}) that device ${r.dev.name} wrote after the line was cached: missing dma_sync_${kind}_for_cpu() (or dma_unmap_${kind === "sg" ? "sg" : "single"}()) before reading`,
         driver: r.dev.driver,
         device: r.dev.name,
         address: line * ls,

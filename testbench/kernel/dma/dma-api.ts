@@ -122,6 +122,8 @@ export class DmaApi implements KernelApiPart {
   private readonly coherent = new Map<string, CoherentAlloc>();
   private readonly sgMaps = new WeakMap<Scatterlist[], SgMapping>();
   private lastSgError = 0;
+  /** Ledger id → how to free the resource (the driver core's leak reclaimers call it after unbind). */
+  private readonly releasers = new Map<number, () => void>();
 
   constructor(
     @inject(KERNEL_CORE) readonly core: KernelCore,
@@ -140,6 +142,7 @@ export class DmaApi implements KernelApiPart {
     ordering.onBarrier((kind) => {
       if (kind !== "rmb" && kind !== "dma_rmb") this.storeBuffer.barrier();
     });
+    if (typeof ordering.onMmioWrite === "function") ordering.onMmioWrite((relaxed) => this.storeBuffer.mmioWrite(relaxed));
     this.swiotlb = new Swiotlb(
       {
         allocArea: (order) => {
@@ -180,6 +183,51 @@ export class DmaApi implements KernelApiPart {
     if (owner.driver !== "kernel") st.driver = owner.driver;
     if (st.requester === undefined) st.requester = dev.bus === "pci" ? (dev as PciDev).devfn : this.devices.allocRequester();
     return st;
+  }
+
+  /** Leak reclaimer: free what ledger entry `id` stands for; false when it is not ours. */
+  reclaim(id: number): boolean {
+    const f = this.releasers.get(id);
+    if (!f) return false;
+    this.releasers.delete(id);
+    f();
+    return true;
+  }
+
+  /** Register a release action for a ledger entry (dma_pool). @internal */
+  onReclaim(id: number, f: () => void): void {
+    if (id) this.releasers.set(id, f);
+  }
+
+  /** Forget a release action (the resource was freed normally). @internal */
+  dropReclaim(id: number): void {
+    this.releasers.delete(id);
+  }
+
+  /**
+   * The memory path's hook (k.mem, memcpy, memset): call before a CPU access of `len` bytes at
+   * kernel address `va` when {@link DmaApi.cpuWatchActive} is true.
+   */
+  cpuAccess(va: number, len: number, write: boolean): void {
+    if (this.detectors.flags.flagged === 0 || len <= 0) return;
+    for (let done = 0; done < len; ) {
+      const a = va + done;
+      const off = a - Math.floor(a / PAGE) * PAGE;
+      const n = Math.min(PAGE - off, len - done);
+      let pa = -1;
+      if (this.mm.isLinear(a)) pa = this.mm.linearToPhys(a);
+      else {
+        const pfn = this.mm.vm.pfnAt(a);
+        if (pfn >= 0) pa = pfn * PAGE + off;
+      }
+      if (pa >= 0 && this.detectors.flags.get(Math.floor(pa / PAGE)) !== 0) this.detectors.beforeCpuAccess(pa, n, write, a);
+      done += n;
+    }
+  }
+
+  /** True while some page is watched (the memory path's cheap first test). */
+  get cpuWatchActive(): boolean {
+    return this.detectors.flags.flagged !== 0;
   }
 
   // ---- masks -------------------------------------------------------------------------------------
@@ -401,6 +449,14 @@ export class DmaApi implements KernelApiPart {
       reported: 0,
     };
     this.addRecord(rec, site);
+    if (ledgerId) {
+      this.releasers.set(ledgerId, () => {
+        const live = this.tracker.find(dev.name, m.bus, type);
+        if (live) this.tracker.unmap({ dev: live.dev, devAddr: m.bus, size, type, dir });
+        this.detectors.streamingRemoved(rec, site);
+        this.unmapPhysical(st, m.bus, size, dir);
+      });
+    }
     return m.bus;
   }
 
@@ -420,6 +476,7 @@ export class DmaApi implements KernelApiPart {
       this.detectors.dirtyWhileOwned(rec, type === "single" ? "dma_unmap_single" : "dma_unmap_page", site);
       this.detectors.streamingRemoved(rec, site);
       this.core.ledger.remove(rec.ledgerId);
+      this.releasers.delete(rec.ledgerId);
     }
     st.generation++;
     this.unmapPhysical(st, addr, rec ? rec.size : size, dir);
@@ -507,6 +564,7 @@ export class DmaApi implements KernelApiPart {
     }
     const ledgerId = this.core.ledger.add("dma-mapping", owner.driver, `dma_map_sg ${nents} entries (${count} segments) ${dirName(dir)} at bus 0x${sgl[0]!.dma_address.toString(16)}`, site, this.core.now(), sgl[0]!.dma_address, totalLength(sgl, nents));
     this.sgMaps.set(sgl, { nents, count, iovaBase: sgl[0]!.dma_address, ledgerId });
+    if (ledgerId) this.releasers.set(ledgerId, () => this.unmapSg({ driver: "kernel" }, dev, sgl, nents, dir, site, true));
     const group = this.tracker.newSgGroup();
     const ref = this.devRef(owner, dev);
     for (let i = 0; i < count; i++) {
@@ -618,16 +676,16 @@ export class DmaApi implements KernelApiPart {
     return count;
   }
 
-  unmapSg(owner: Owner, dev: Device, sgl: Scatterlist[], nents: number, dir: number, site: CallSite): void {
-    const st = this.state(owner, dev);
+  unmapSg(owner: Owner, dev: Device, sgl: Scatterlist[], nents: number, dir: number, site: CallSite, reclaim = false): void {
+    const st = reclaim ? this.devices.get(dev.name) : this.state(owner, dev);
     const m = this.sgMaps.get(sgl);
-    const ref = this.devRef(owner, dev);
+    const ref = reclaim ? { name: dev.name, driver: st.driver || owner.driver } : this.devRef(owner, dev);
     // debug_dma_unmap_sg: walk the given nents, stopping at the mapped count.
     const mapped = m ? m.count : nents;
     for (let i = 0; i < Math.min(nents, mapped, sgl.length); i++) {
       const s = sgl[i]!;
       const { entry, errors } = this.tracker.unmap({ dev: ref, devAddr: s.dma_address, size: s.dma_length, type: "scatter-gather", dir, sgCallEnts: nents });
-      this.debugReport(errors, site);
+      if (!reclaim) this.debugReport(errors, site);
       if (entry) {
         this.detectors.dirtyWhileOwned(entry as DmaRecord, "dma_unmap_sg", site);
         this.detectors.streamingRemoved(entry as DmaRecord, site);
@@ -646,6 +704,7 @@ export class DmaApi implements KernelApiPart {
       for (let i = 0; i < Math.min(nents, m.nents, sgl.length); i++) this.unmapPhysical(st, sgl[i]!.dma_address, sgl[i]!.length, dir);
     }
     this.core.ledger.remove(m.ledgerId);
+    this.releasers.delete(m.ledgerId);
     this.sgMaps.delete(sgl);
   }
 
@@ -725,6 +784,14 @@ export class DmaApi implements KernelApiPart {
     const ledgerId = opts.ledger === false ? 0 : this.core.ledger.add("dma-coherent", owner.driver, `${api} ${size} bytes at bus 0x${handle.toString(16)}`, site, this.core.now(), cpu, size);
     const alloc: CoherentAlloc = { dev: dev.name, pfn, order, size, cpu, remapped, memType, handle, iova: this.iommu.enabled, ledgerId };
     this.coherent.set(`${dev.name}|${handle}`, alloc);
+    if (ledgerId) {
+      this.releasers.set(ledgerId, () => {
+        const live = this.tracker.find(dev.name, handle, "coherent");
+        if (live) this.tracker.unmap({ dev: live.dev, devAddr: handle, size, type: "coherent", dir: DMA_BIDIRECTIONAL });
+        this.coherent.delete(`${dev.name}|${handle}`);
+        this.releaseCoherent(st, alloc);
+      });
+    }
     this.addRecord(
       {
         dev: this.devRef(owner, dev),
@@ -750,10 +817,10 @@ export class DmaApi implements KernelApiPart {
     return { cpu: cpu as KernelVA, handle: handle as DmaAddr };
   }
 
-  freeCoherent(owner: Owner, dev: Device, size: number, cpu: number, handle: number, site: CallSite): void {
-    const st = this.state(owner, dev);
+  freeCoherent(owner: Owner, dev: Device, size: number, cpu: number, handle: number, site: CallSite, quiet = false): void {
+    const st = quiet ? this.devices.get(dev.name) : this.state(owner, dev);
     const { entry, errors } = this.tracker.unmap({ dev: this.devRef(owner, dev), devAddr: handle, size, type: "coherent", dir: DMA_BIDIRECTIONAL, cpuAddr: cpu });
-    this.debugReport(errors, site);
+    if (!quiet) this.debugReport(errors, site);
     const alloc = this.coherent.get(`${dev.name}|${handle}`);
     if (!alloc) return;
     this.coherent.delete(`${dev.name}|${handle}`);
@@ -770,6 +837,7 @@ export class DmaApi implements KernelApiPart {
     this.dcache.cleanInvalidate(alloc.pfn * PAGE, (1 << alloc.order) * PAGE);
     this.mm.freeBlock(alloc.pfn, alloc.order);
     this.core.ledger.remove(alloc.ledgerId);
+    this.releasers.delete(alloc.ledgerId);
     st.generation++;
   }
 

@@ -10,7 +10,7 @@ import type { DmaAddr, KernelVA } from "../../../sdk/index.js";
 import type { CoherentBuffer, DmaPool } from "../../../sdk/kernel/dma.js";
 import type { Device } from "../../../sdk/kernel/driver-core.js";
 import type { Owner } from "../facade.js";
-import { siteFrames, type CallSite } from "../stack.js";
+import { NO_SITE, siteFrames, type CallSite } from "../stack.js";
 import type { DmaApi } from "./dma-api.js";
 
 const PAGE = 4096;
@@ -58,6 +58,13 @@ export class DmaPools {
     const handle = { id: this.nextId++ } as unknown as DmaPool;
     const ledgerId = core.ledger.add("dma-pool", owner.driver, `dma_pool "${name}" (${size}-byte blocks)`, site, core.now());
     this.pools.set(handle, { name, dev, owner, size, allocation, boundary, chunks: [], ledgerId, destroyed: false });
+    // A pool left at unbind: free its chunks (busy or not) when the leak is reclaimed.
+    this.dma.onReclaim(ledgerId, () => {
+      const pool = this.pools.get(handle);
+      if (!pool) return;
+      this.pools.delete(handle);
+      for (const c of pool.chunks) this.dma.freeCoherent(pool.owner, pool.dev, pool.allocation, c.cpu, c.handle, NO_SITE, true);
+    });
     return handle;
   }
 
@@ -120,6 +127,7 @@ export class DmaPools {
     pool.destroyed = true;
     this.pools.delete(handle);
     this.dma.core.ledger.remove(pool.ledgerId);
+    this.dma.dropReclaim(pool.ledgerId);
     for (const c of pool.chunks) {
       if (c.inUse > 0) {
         // Linux keeps busy chunks allocated: the driver may still use them.

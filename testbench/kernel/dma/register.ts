@@ -1,13 +1,17 @@
 /**
  * Registration of the DMA mapping layer: DMA_API (the KernelDma facade slice, its detectors and
  * hooks), its view of the memory manager (DMA_MM → KERNEL_MM) and of the process layer's
- * remap_pfn_range (DMA_USER_MAPPER → MMAP_API's slice for the calling driver).
+ * remap_pfn_range (DMA_USER_MAPPER → MMAP_API's slice for the calling driver). When DMA_API is
+ * first resolved it links itself to the device host (DMA access checks, requester ids) and the
+ * driver core's leak reclaimers, when those are registered.
  */
+import { instanceCachingFactory } from "tsyringe";
 import type { DependencyContainer } from "../../soc/di.js";
-import { registerApiPart } from "../register.js";
-import { DMA_API, DMA_MM, DMA_USER_MAPPER, KERNEL_MM, MMAP_API } from "../tokens.js";
+import { KERNEL_API_PART } from "../facade.js";
+import { DEVICE_HOST, DMA_API, DMA_MM, DMA_USER_MAPPER, KERNEL_MM, LEAK_RECLAIMERS, MMAP_API } from "../tokens.js";
 import type { DmaUserMapper } from "./backend.js";
 import { DmaApi } from "./dma-api.js";
+import { linkDeviceHost, linkReclaimers } from "./link.js";
 
 /** Register the DMA layer (needs KERNEL_CORE, KERNEL_MM, DEVRES and ORDERING registered too). @internal */
 export function registerDma(c: DependencyContainer): void {
@@ -22,5 +26,14 @@ export function registerDma(c: DependencyContainer): void {
       }),
     });
   }
-  registerApiPart(c, DMA_API, DmaApi);
+  if (c.isRegistered(DMA_API, false)) return;
+  c.register(DMA_API, {
+    useFactory: instanceCachingFactory<DmaApi>((dc) => {
+      const dma = dc.resolve(DmaApi);
+      if (dc.isRegistered(DEVICE_HOST, true)) linkDeviceHost(dma, dc.resolve(DEVICE_HOST));
+      if (dc.isRegistered(LEAK_RECLAIMERS, true)) linkReclaimers(dma, dc.resolve(LEAK_RECLAIMERS));
+      return dma;
+    }),
+  });
+  c.register(KERNEL_API_PART, { useToken: DMA_API });
 }

@@ -13,8 +13,8 @@ export interface PendingStore {
   readonly pa: number;
   /** The bytes before the store (what the device still sees). */
   readonly old: Uint8Array;
-  /** Kernel VA of the store when known, else -1. */
-  readonly va: number;
+  /** Kernel VA of the store when known. */
+  readonly va: number | undefined;
   readonly site: CallSite;
   /** A relaxed MMIO write (doorbell) happened after this store, before any barrier. */
   doorbellRelaxed: boolean;
@@ -29,7 +29,7 @@ export class StoreBuffer {
   constructor(readonly enabled: boolean) {}
 
   /** Record a store of `len` bytes at `pa`, given what the device sees there now. */
-  capture(pa: number, before: Uint8Array, va: number, site: CallSite): void {
+  capture(pa: number, before: Uint8Array, va: number | undefined, site: CallSite): void {
     if (!this.enabled) return;
     this.pending.push({ pa, old: before, va, site, doorbellRelaxed: false });
     if (this.pending.length > 65536) this.pending.splice(0, this.pending.length - 65536);
