@@ -55,7 +55,11 @@ export class IoAccessors implements KernelApiPart {
     @inject(SCHEDULER) private readonly sched: Scheduler,
   ) {
     this.hasPorts = board.ioPorts;
+    this.pointerDigits = board.profile === "x86_64" ? 16 : 8;
   }
+
+  /** Pointers as the profile prints them (%px). */
+  private readonly pointerDigits: 8 | 16;
 
   // ---- MMIO -----------------------------------------------------------------------------
 
@@ -93,7 +97,7 @@ export class IoAccessors implements KernelApiPart {
   private fault(owner: Owner, e: unknown, op: string): unknown {
     if (e instanceof KernelOops) return e;
     const site = this.core.site();
-    if (e instanceof PageFault) return kernelPageFaultOops(this.core, e, (a) => formatAddr(a), site, owner.driver);
+    if (e instanceof PageFault) return kernelPageFaultOops(this.core, e, (a) => formatAddr(a, this.pointerDigits), site, owner.driver);
     if (e instanceof BusError) {
       return kernelBug(this.core, `Internal error: synchronous external abort in ${op} at ${e.space === "io" ? "port " : ""}0x${e.addr.toString(16)}`, [e.message], site, owner.driver);
     }
@@ -105,7 +109,7 @@ export class IoAccessors implements KernelApiPart {
     const key = `${owner.driver}|${addr}|${size}|${op}`;
     if (this.reported.has(key)) return;
     this.reported.add(key);
-    let where = formatAddr(addr);
+    let where = formatAddr(addr, this.pointerDigits);
     let pa = -1;
     try {
       pa = this.cpu.translate(addr);
