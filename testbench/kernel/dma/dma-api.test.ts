@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  addrAdd,
   DMA_BIDIRECTIONAL,
   DMA_BIT_MASK,
   DMA_FROM_DEVICE,
@@ -308,8 +309,8 @@ describe("DMA-API debug through the facade", () => {
     const h = b.k.dma_map_single(b.d.dev, buf, 1024, DMA_TO_DEVICE);
     b.k.dma_mapping_error(b.d.dev, h);
     b.k.dma_sync_single_for_cpu(b.d.dev, h, 1024, DMA_FROM_DEVICE);
-    b.k.dma_sync_single_for_device(b.d.dev, h + 512, 1024, DMA_TO_DEVICE);
-    b.k.dma_sync_single_for_cpu(b.d.dev, h + 8192, 16, DMA_TO_DEVICE);
+    b.k.dma_sync_single_for_device(b.d.dev, addrAdd(h, 512), 1024, DMA_TO_DEVICE);
+    b.k.dma_sync_single_for_cpu(b.d.dev, addrAdd(h, 8192), 16, DMA_TO_DEVICE);
     const titles = b.core.reports("dma-api").map((r) => r.title.replace(/^DMA-API: drv 0000:00:03.0: /, ""));
     expect(titles[0]).toMatch(/^device driver syncs DMA memory with different direction .*\[mapped with DMA_TO_DEVICE\] \[synced with DMA_FROM_DEVICE\]/);
     expect(titles[1]).toMatch(/^device driver syncs device read-only DMA memory for cpu/);
