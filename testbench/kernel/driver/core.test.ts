@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { defineRegisters, EIO, GFP_KERNEL, IS_ERR, RegisterFile } from "../../../sdk/index.js";
+import { addrAdd, defineRegisters, EIO, GFP_KERNEL, IS_ERR, physAddr, RegisterFile } from "../../../sdk/index.js";
 import type { DeviceContext, DeviceDecl, Kernel, PciDev, PciDriver, VirtualDevice } from "../../../sdk/index.js";
 import { bootDrivers } from "./test-kit.js";
 
@@ -190,11 +190,11 @@ describe("regions", () => {
     expect(r).not.toBeNull();
     expect(r!.start).toBe(start);
     expect(k2.request_mem_region(start, 0x100, "two")).toBeNull();
-    expect(k2.request_mem_region(start + 0x80, 0x100, "two")).toBeNull();
+    expect(k2.request_mem_region(addrAdd(start, 0x80), 0x100, "two")).toBeNull();
     expect(k2.pci_request_regions(pdev, "two")).toBeLessThan(0);
     expect(b.tb.dmesg()).toContain(`two 0000:00:01.0: BAR 0: can't reserve [mem 0x${start.toString(16)}-0x${(start + 0xfff).toString(16)}]`);
     // A disjoint range inside the same BAR is fine.
-    expect(k2.request_mem_region(start + 0x100, 0x100, "two")).not.toBeNull();
+    expect(k2.request_mem_region(addrAdd(start, 0x100), 0x100, "two")).not.toBeNull();
     k.release_mem_region(start, 0x100);
     expect(b.tb.reports()).toEqual([]);
     k.release_mem_region(start, 0x100);
@@ -208,10 +208,10 @@ describe("regions", () => {
     const h = b.dc.devices()[0]!;
     const k = b.k({ driver: "x", device: h.name });
     const res = b.pci.barResource(h.pci!, 0)!;
-    expect(k.request_mem_region(res.start, 16, "squatter")).not.toBeNull();
+    expect(k.request_mem_region(physAddr(res.start), 16, "squatter")).not.toBeNull();
     const p = k.devm_ioremap_resource(h.dev, res);
     expect(IS_ERR(p)).toBe(true);
-    k.release_mem_region(res.start, 16);
+    k.release_mem_region(physAddr(res.start), 16);
     const q = k.devm_ioremap_resource(h.dev, res);
     expect(IS_ERR(q)).toBe(false);
     k.pci_enable_device(h.dev as PciDev);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { defineRegisters, ETIMEDOUT, ioMem, ioPort, RegisterFile } from "../../../sdk/index.js";
+import { addrAdd, defineRegisters, ETIMEDOUT, ioMem, ioPort, RegisterFile } from "../../../sdk/index.js";
 import type { DeviceContext, DeviceDecl, IoMem, PciDev, VirtualDevice } from "../../../sdk/index.js";
 import { TraceKind } from "../../soc/trace.js";
 import { bootDrivers } from "../driver/test-kit.js";
@@ -84,7 +84,7 @@ describe("MMIO accessors", () => {
   it("keeps the offset inside the page and maps uncached or write-combining", async () => {
     const { k, pdev } = await mapped();
     const start = k.pci_resource_start(pdev, 0);
-    const p = k.ioremap(start + 0x8, 8)!;
+    const p = k.ioremap(addrAdd(start, 0x8), 8)!;
     expect(((p % 4096) + 4096) % 4096).toBe(8);
     expect(k.readl(p)).toBe(0);
     const wc = k.ioremap_wc(start, 4096)!;
