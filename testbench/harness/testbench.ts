@@ -2,13 +2,12 @@
  * Testbench.boot: a sequence of small steps over one tsyringe child container. Later layers
  * (kernel, devices, drivers) add their own steps after the SoC ones.
  */
-import { container as rootContainer } from "../soc/di.js";
 import type { DependencyContainer } from "../soc/di.js";
-import { resolveBoard } from "./board.js";
 import type { BoardConfig } from "./board.js";
-import { registerSoc, resolveSoc } from "../soc/register.js";
+import { createSocContainer } from "../soc/boot.js";
+import type { SocBootOptions } from "../soc/boot.js";
+import { resolveSoc } from "../soc/register.js";
 import type { Soc } from "../soc/register.js";
-import { BOARD, SEED } from "../soc/tokens.js";
 import type { Kernel } from "../../sdk/index.js";
 import type { Report, ReportKind } from "../checks/report.js";
 import type { KernelCore } from "../kernel/core.js";
@@ -17,17 +16,8 @@ import { bootKernel, buildFacade, registerKernel } from "../kernel/register.js";
 import { KERNEL_CORE, PROCESSES } from "../kernel/tokens.js";
 import type { Process } from "../kernel/process/process.js";
 
-/** Options of {@link Testbench.boot}. @public */
-export interface BootOptions {
-  /** A built-in board name or a board object (default "pc"). */
-  readonly board?: string | BoardConfig;
-  /** Seed of the simulation PRNG (default 1). */
-  readonly seed?: number;
-  /** Fields replacing the board's. */
-  readonly overrides?: Partial<BoardConfig>;
-  /** Register replacement components before the defaults are registered. */
-  readonly register?: (c: DependencyContainer) => void;
-}
+/** Options of {@link Testbench.boot}: board, seed, overrides, register hook. @public */
+export type BootOptions = SocBootOptions;
 
 /**
  * One simulated machine. Owns a child container; `dispose()` tears it down.
@@ -49,13 +39,7 @@ export class Testbench {
 
   /** Boot a testbench. */
   static async boot(options: BootOptions = {}): Promise<Testbench> {
-    const board = resolveBoard(options.board ?? "pc", options.overrides);
-    const seed = (options.seed ?? 1) >>> 0;
-    const c = rootContainer.createChildContainer();
-    c.register(BOARD, { useValue: board });
-    c.register(SEED, { useValue: seed });
-    options.register?.(c);
-    registerSoc(c);
+    const { board, seed, container: c } = createSocContainer(options);
     registerKernel(c);
     const soc = resolveSoc(c);
     const core = c.resolve(KERNEL_CORE);

@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { Testbench } from "../harness/testbench.js";
+import { bootSoc } from "./boot.js";
+import type { BareSoc } from "./boot.js";
 import { BusError, RegionKind } from "./bus.js";
 import type { MmioHandler } from "./bus.js";
 import { TraceKind } from "./trace.js";
 
-let tb: Testbench | undefined;
+let tb: BareSoc | undefined;
 afterEach(async () => {
   await tb?.dispose();
   tb = undefined;
@@ -25,7 +26,7 @@ function regs(): MmioHandler & { writes: [number, number, number][]; last: numbe
 
 describe("Bus", () => {
   it("dispatches RAM, RAM-backed and MMIO regions from one table", async () => {
-    tb = await Testbench.boot({ board: "pc" });
+    tb = await bootSoc({ board: "pc" });
     const { bus, trace } = tb.soc;
     const vram = new Uint8Array(0x10000);
     bus.addRamBacked("vram", 0xd0000000, vram);
@@ -52,7 +53,7 @@ describe("Bus", () => {
   });
 
   it("reads all ones and logs a guest error for unmapped addresses and bad sizes", async () => {
-    tb = await Testbench.boot({ board: "pc" });
+    tb = await bootSoc({ board: "pc" });
     const { bus, trace } = tb.soc;
     const h = regs();
     bus.addMmio("dev", 0xfe000000, 0x100, h, [4]);
@@ -70,7 +71,7 @@ describe("Bus", () => {
   });
 
   it("throws BusError on a strict bus", async () => {
-    tb = await Testbench.boot({ board: "pc", overrides: { strictBus: true } });
+    tb = await bootSoc({ board: "pc", overrides: { strictBus: true } });
     const { bus } = tb.soc;
     expect(() => bus.read(0xf0000000, 4)).toThrow(BusError);
     bus.addMmio("dev", 0xfe000000, 0x100, regs(), [4]);
@@ -78,7 +79,7 @@ describe("Bus", () => {
   });
 
   it("moves and removes regions, notifying listeners and refusing overlaps", async () => {
-    tb = await Testbench.boot({ board: "pc" });
+    tb = await bootSoc({ board: "pc" });
     const { bus } = tb.soc;
     let changes = 0;
     bus.onTopologyChange(() => changes++);
@@ -97,7 +98,7 @@ describe("Bus", () => {
   });
 
   it("has a port space only on boards with ioPorts", async () => {
-    tb = await Testbench.boot({ board: "pc" });
+    tb = await bootSoc({ board: "pc" });
     const h = regs();
     tb.soc.bus.addPorts("uart", 0x3f8, 8, h, [1]);
     expect(tb.soc.bus.inPort(0x3f8, 1)).toBe(0x11223344);
@@ -107,7 +108,7 @@ describe("Bus", () => {
     expect(tb.soc.bus.inPort(0x80, 1)).toBe(0xff);
     expect(tb.soc.trace.snapshot(TraceKind.PioWrite)).toHaveLength(1);
     await tb.dispose();
-    tb = await Testbench.boot({ board: "arm" });
+    tb = await bootSoc({ board: "arm" });
     expect(() => tb!.soc.bus.addPorts("uart", 0x3f8, 8, h)).toThrow(/no I\/O port space/);
     expect(tb.soc.bus.inPort(0x3f8, 1)).toBe(0xff);
     expect(tb.soc.trace.snapshot(TraceKind.GuestError)[0]!.name).toMatch(/no port space/);

@@ -56,6 +56,8 @@ export class BusRegion {
   readonly sizeMask: number;
   /** @internal */
   view: DataView | null;
+  /** Last byte address + 1 (kept in step with `base`). */
+  end: number;
   constructor(
     readonly kind: RegionKind,
     readonly name: string,
@@ -71,10 +73,12 @@ export class BusRegion {
     for (const s of sizes) m |= s;
     this.sizeMask = m;
     this.view = bytes ? new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength) : null;
+    this.end = base + size;
   }
-  /** Last byte address + 1. */
-  get end(): number {
-    return this.base + this.size;
+  /** Set the base (and end): only the bus moves regions. @internal */
+  relocate(base: number): void {
+    this.base = base;
+    this.end = base + this.size;
   }
 }
 
@@ -196,11 +200,11 @@ export class Bus {
     if (!table) throw new RangeError(`region "${region.name}" is not on the bus`);
     const old = region.base;
     table.remove(region);
-    region.base = newBase;
+    region.relocate(newBase);
     try {
       table.add(region, "region");
     } catch (e) {
-      region.base = old;
+      region.relocate(old);
       table.add(region, "region");
       throw e;
     }

@@ -58,8 +58,7 @@ export class Cpu {
   // The hit path reads these arrays of the TLB and the cache directly (they are never reallocated).
   private readonly tlbKey: Float64Array;
   private readonly tlbAttr: Int32Array;
-  /** Per TLB entry: physical line number of the page's first cache line. */
-  private readonly tlbPageLine: Float64Array;
+  private readonly tlbPageBase: Float64Array;
   private readonly tlbSetMask: number;
   private readonly tlbWays: number;
   /**
@@ -94,7 +93,7 @@ export class Cpu {
     this.linesPerPage = PAGE / dcache.lineSize;
     this.tlbKey = tlb.key;
     this.tlbAttr = tlb.attr;
-    this.tlbPageLine = new Float64Array(tlb.sets * tlb.ways);
+    this.tlbPageBase = tlb.pageBase;
     this.tlbSetMask = tlb.setMask;
     this.tlbWays = tlb.ways;
     this.lineHint = new Int32Array(tlb.sets * tlb.ways * this.linesPerPage).fill(-1);
@@ -154,7 +153,7 @@ export class Cpu {
       const ln = off >>> this.lineShift;
       const i = this.lineHint[e * this.linesPerPage + ln]!;
       const inLine = off & this.lineMask;
-      if (i >= 0 && this.dcTag[i] === this.tlbPageLine[e]! + ln && inLine <= this.lineSize - 4) {
+      if (i >= 0 && this.dcTag[i] === this.tlbPageBase[e]! * this.invLineSize + ln && inLine <= this.lineSize - 4) {
         this.dcStats[0]++;
         this.dcStamp[i] = ++this.dcache.tick;
         return this.dcData.getUint32((i << this.lineShift) + inLine, true);
@@ -182,7 +181,7 @@ export class Cpu {
       const ln = off >>> this.lineShift;
       const i = this.lineHint[e * this.linesPerPage + ln]!;
       const inLine = off & this.lineMask;
-      if (i >= 0 && this.dcTag[i] === this.tlbPageLine[e]! + ln && inLine <= this.lineSize - 4) {
+      if (i >= 0 && this.dcTag[i] === this.tlbPageBase[e]! * this.invLineSize + ln && inLine <= this.lineSize - 4) {
         this.dcStats[0]++;
         this.dcStamp[i] = ++this.dcache.tick;
         this.dcData.setUint32((i << this.lineShift) + inLine, value, true);
@@ -374,12 +373,7 @@ export class Cpu {
         base = pageBase - r.base;
       }
     }
-    const e = tlb.insert(Math.floor(va * INV_PAGE), this.asid, (flags & F_G) !== 0, attr, pageBase);
-    tlb.view[e] = view;
-    tlb.viewBase[e] = base;
-    tlb.region[e] = region;
-    this.tlbPageLine[e] = pageBase * this.invLineSize;
-    return e;
+    return tlb.insert(Math.floor(va * INV_PAGE), this.asid, (flags & F_G) !== 0, attr, pageBase, view, base, region);
   }
 
   private fault(va: number, access: Access, cause: FaultCause): PageFault {
@@ -453,7 +447,7 @@ export class Cpu {
   private lineFor(e: number, off: number, load: boolean): number {
     const tlb = this.tlb;
     const ln = off >>> this.lineShift;
-    const line = this.tlbPageLine[e]! + ln;
+    const line = this.tlbPageBase[e]! * this.invLineSize + ln;
     let i = this.dcache.find(line);
     if (i < 0) i = this.dcache.fill(line, tlb.view[e]!, tlb.viewBase[e]! + ln * this.lineSize, load);
     this.lineHint[e * this.linesPerPage + ln] = i;

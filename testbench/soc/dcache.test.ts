@@ -1,11 +1,12 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { Testbench } from "../harness/testbench.js";
-import type { BootOptions } from "../harness/testbench.js";
+import { bootSoc } from "./boot.js";
+import type { BareSoc } from "./boot.js";
+import type { SocBootOptions } from "./boot.js";
 import { DmaStatus } from "./device-port.js";
 import { PteFlag } from "./pagetable.js";
 import { TraceKind } from "./trace.js";
 
-let tb: Testbench | undefined;
+let tb: BareSoc | undefined;
 afterEach(async () => {
   await tb?.dispose();
   tb = undefined;
@@ -14,8 +15,8 @@ afterEach(async () => {
 const KVA = -0x778000000000;
 const BUF = 0x200000; // physical buffer used as a DMA target
 
-async function setup(opts: BootOptions) {
-  tb = await Testbench.boot({ board: "pc", ...opts });
+async function setup(opts: SocBootOptions) {
+  tb = await bootSoc({ board: "pc", ...opts });
   let next = 0x1000000;
   const alloc = (): number => ((next += 4096), next - 4096);
   const { mmu, cpu } = tb.soc;

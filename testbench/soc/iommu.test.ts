@@ -1,11 +1,12 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { Testbench } from "../harness/testbench.js";
+import { bootSoc } from "./boot.js";
+import type { BareSoc } from "./boot.js";
 import { DmaStatus } from "./device-port.js";
 import { IOMMU_FAULT } from "./iommu.js";
 import { PteFlag } from "./pagetable.js";
 import { TraceKind } from "./trace.js";
 
-let tb: Testbench | undefined;
+let tb: BareSoc | undefined;
 afterEach(async () => {
   await tb?.dispose();
   tb = undefined;
@@ -15,7 +16,7 @@ const DEV = (0 << 8) | (3 << 3); // 00:03.0
 const OTHER = (0 << 8) | (4 << 3);
 
 async function setup() {
-  tb = await Testbench.boot({ board: "pc", overrides: { iommu: true, coherent: true } });
+  tb = await bootSoc({ board: "pc", overrides: { iommu: true, coherent: true } });
   let next = 0x1000000;
   const alloc = (): number => ((next += 4096), next - 4096);
   const { iommu } = tb.soc;
@@ -79,7 +80,7 @@ describe("Iommu", () => {
   });
 
   it("is the identity on boards without an IOMMU", async () => {
-    tb = await Testbench.boot({ board: "pc" });
+    tb = await bootSoc({ board: "pc" });
     const { iommu, ram } = tb.soc;
     expect(iommu.enabled).toBe(false);
     expect(iommu.translate(DEV, 0x123456, 4, true)).toBe(0x123456);

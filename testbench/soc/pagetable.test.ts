@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { Testbench } from "../harness/testbench.js";
+import { bootSoc } from "./boot.js";
+import type { BareSoc } from "./boot.js";
 import { Access, FaultCause, PageTable, PteFlag, pagingProfiles } from "./pagetable.js";
 import type { Mmu } from "./mmu.js";
 
-let tb: Testbench | undefined;
+let tb: BareSoc | undefined;
 afterEach(async () => {
   await tb?.dispose();
   tb = undefined;
@@ -23,7 +24,7 @@ const KERNEL64 = -0x778000000000; // ffff888000000000
 
 describe("page tables, x86_64 (4 levels, 48-bit canonical)", () => {
   async function setup(): Promise<{ mmu: Mmu; root: number; alloc: () => number }> {
-    tb = await Testbench.boot({ board: "pc" });
+    tb = await bootSoc({ board: "pc" });
     const alloc = bump(0x1000000);
     return { mmu: tb.soc.mmu, root: tb.soc.mmu.createRoot(alloc), alloc };
   }
@@ -110,7 +111,7 @@ describe("page tables, x86_64 (4 levels, 48-bit canonical)", () => {
 describe("page tables, 32-bit profiles (3 levels 2/9/9)", () => {
   for (const board of ["pc32", "arm"] as const) {
     it(`walks 3 levels on ${board}`, async () => {
-      tb = await Testbench.boot({ board });
+      tb = await bootSoc({ board });
       const ramBase = tb.board.ram[0]!.base;
       const alloc = bump(ramBase + 0x1000000);
       const { mmu } = tb.soc;
@@ -132,7 +133,7 @@ describe("page tables, 32-bit profiles (3 levels 2/9/9)", () => {
   }
 
   it("encodes PFNs above 4 GiB (PAE) in the high word", async () => {
-    tb = await Testbench.boot({ board: "pc32", overrides: { ram: [{ base: 0, size: 0x40000000 }, { base: 0x100000000, size: 0x10000000 }] } });
+    tb = await bootSoc({ board: "pc32", overrides: { ram: [{ base: 0, size: 0x40000000 }, { base: 0x100000000, size: 0x10000000 }] } });
     const pt = new PageTable(pagingProfiles.x86_32, tb.soc.ram);
     const alloc = bump(0x100000);
     const root = pt.createRoot(alloc);

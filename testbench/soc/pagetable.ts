@@ -208,40 +208,40 @@ export class PageTable {
     const inv = this.inv;
     const mask = this.mask;
     const memoTable = this.memoTable;
+    const memoBase = this.memoBase;
+    const memoView = this.memoView;
     const last = this.levels - 1;
     let table = root;
     let allow = F_W | F_U;
     let nx = 0;
     for (let l = 0; ; l++) {
-      const idx = Math.floor(va * inv[l]!) & mask[l]!;
       // Where the table page's bytes live, memoised per level: a touched page's backing never
       // moves, and the entries themselves are always read from RAM, so nothing here goes stale.
-      let dv: DataView;
-      let base: number;
-      if (memoTable[l] === table) {
-        dv = this.memoView[l]!;
-        base = this.memoBase[l]!;
-      } else {
-        const id = this.ram.pageId(table * INV_PAGE, false);
-        if (id < 0) return C_NOT_PRESENT;
-        dv = this.ram.slabView(id);
-        base = this.ram.slabOffset(id);
-        memoTable[l] = table;
-        this.memoView[l] = dv;
-        this.memoBase[l] = base;
-      }
-      const at = base + idx * 8;
+      if (memoTable[l] !== table && !this.locate(l, table)) return C_NOT_PRESENT;
+      const dv = memoView[l]!;
+      const at = memoBase[l]! + (Math.floor(va * inv[l]!) & mask[l]!) * 8;
       const lo = dv.getUint32(at, true);
-      const hi = dv.getUint32(at + 4, true);
       if ((lo & F_P) === 0) return C_NOT_PRESENT;
+      const hi = dv.getUint32(at + 4, true);
       allow &= lo;
       nx |= hi;
-      if (l === last || (l === last - 1 && (lo & F_PS) !== 0)) {
+      if (l === last || (lo & F_PS) !== 0) {
+        if (l < last - 1) return C_NOT_PRESENT; // PS above the 2 MiB level is not a valid leaf
         return this.leaf(dv, at, lo, hi, l === last, va, allow, nx < 0, access, user, setAD);
       }
       if (setAD && (lo & F_A) === 0) dv.setUint32(at, (lo | F_A) >>> 0, true);
       table = ((lo >>> 12) + (hi & 0xfffff) * 1048576) * PAGE;
     }
+  }
+
+  /** Find and memoise the backing of table page `table` for level `l`; false when not RAM-backed. */
+  private locate(l: number, table: number): boolean {
+    const id = this.ram.pageId(table * INV_PAGE, false);
+    if (id < 0) return false;
+    this.memoTable[l] = table;
+    this.memoView[l] = this.ram.slabView(id);
+    this.memoBase[l] = this.ram.slabOffset(id);
+    return true;
   }
 
   /** Permission checks, A/D update and outputs for a leaf entry. */

@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { Testbench } from "../harness/testbench.js";
+import { bootSoc } from "./boot.js";
+import type { BareSoc } from "./boot.js";
 import { PteFlag } from "./pagetable.js";
 import { TraceKind } from "./trace.js";
 
-let tb: Testbench | undefined;
+let tb: BareSoc | undefined;
 afterEach(async () => {
   await tb?.dispose();
   tb = undefined;
@@ -12,7 +13,7 @@ afterEach(async () => {
 const KVA = -0x778000000000;
 
 async function setup() {
-  tb = await Testbench.boot({ board: "pc" });
+  tb = await bootSoc({ board: "pc" });
   let next = 0x1000000;
   const alloc = (): number => ((next += 4096), next - 4096);
   const { mmu, cpu, tlb } = tb.soc;

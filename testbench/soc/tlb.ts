@@ -26,8 +26,6 @@ export const TlbAttr = {
   KindMask: 3 << 8,
 } as const;
 
-/** ASID tag of global entries. */
-const GLOBAL = -1;
 /** Largest ASID (ASIDs are 16-bit; 0xffff tags global entries in the lookup key). @public */
 export const MAX_ASID = 0xfffe;
 /** Lookup key of an entry: vpn * 2^16 + (global ? 0xffff : asid), exact for |vpn| < 2^36. */
@@ -65,9 +63,11 @@ export class Tlb {
     this.stats.fill(0);
   }
   /** @internal */ readonly setMask: number;
-  /** Virtual page number tag (NaN = invalid). @internal */ readonly vpn: Float64Array;
-  /** ASID tag, -1 for global entries. @internal */ readonly asid: Int32Array;
-  /** Lookup key vpn * 2^16 + (global ? 0xffff : asid), NaN when invalid: one compare per way. @internal */ readonly key: Float64Array;
+  /**
+   * Lookup key vpn * 2^16 + (global ? 0xffff : asid), NaN when invalid: one compare per way, and
+   * vpn/ASID are recovered from it for flushes (exact for |vpn| < 2^36). @internal
+   */
+  readonly key: Float64Array;
   /** {@link TlbAttr} bits. @internal */ readonly attr: Int32Array;
   /** Physical address of the 4 KiB page. @internal */ readonly pageBase: Float64Array;
   /** Data view of the backing (RAM slab or device memory), null for I/O. @internal */ readonly view: (DataView | null)[];
@@ -81,8 +81,6 @@ export class Tlb {
     if ((this.sets & (this.sets - 1)) !== 0 || this.sets < 1 || this.ways < 1) throw new RangeError("TLB sets must be a power of two, ways ≥ 1");
     this.setMask = this.sets - 1;
     const n = this.sets * this.ways;
-    this.vpn = new Float64Array(n).fill(NaN);
-    this.asid = new Int32Array(n);
     this.key = new Float64Array(n).fill(NaN);
     this.attr = new Int32Array(n);
     this.pageBase = new Float64Array(n);
@@ -92,7 +90,7 @@ export class Tlb {
     this.victim = new Uint8Array(this.sets);
   }
 
-  /** Index of the entry translating `vpn` for `asid` (or a global one), or -1. */
+  /** Index of the entry translating `vpn` for `asid` (or a global one), or -1. Counts a hit or miss. */
   probe(vpn: number, asid: number): number {
     const keys = this.key;
     const k = vpn * KEY_SCALE + asid;
@@ -111,17 +109,16 @@ export class Tlb {
   }
 
   /**
-   * Install an entry (replacing any entry for the same vpn and ASID, else round-robin in the set).
-   * Returns its index; the caller fills the backing arrays.
+   * Install an entry with its backing: reuse the entry this translation already has (a
+   * permission upgrade), else an invalid way, else the set's round-robin victim. Returns its index.
    * @internal
    */
-  insert(vpn: number, asid: number, global: boolean, attr: number, pageBase: number): number {
-    const start = (vpn & this.setMask) * this.ways;
+  insert(vpn: number, asid: number, global: boolean, attr: number, pageBase: number, view: DataView | null, viewBase: number, region: BusRegion | null): number {
+    const set = vpn & this.setMask;
+    const start = set * this.ways;
     const end = start + this.ways;
     const k = vpn * KEY_SCALE + asid;
     const kg = vpn * KEY_SCALE + KEY_GLOBAL;
-    // Reuse the entry this translation already has (a permission upgrade), else an invalid
-    // way, else the set's round-robin victim.
     let slot = -1;
     for (let i = start; i < end; i++) {
       const t = this.key[i]!;
@@ -132,23 +129,22 @@ export class Tlb {
       if (slot < 0 && t !== t) slot = i;
     }
     if (slot < 0) {
-      const set = start / this.ways;
       const v = this.victim[set]!;
       slot = start + v;
       this.victim[set] = v + 1 === this.ways ? 0 : v + 1;
     }
-    this.vpn[slot] = vpn;
-    this.asid[slot] = global ? GLOBAL : asid;
     this.key[slot] = global ? kg : k;
     this.attr[slot] = attr;
     this.pageBase[slot] = pageBase;
+    this.view[slot] = view;
+    this.viewBase[slot] = viewBase;
+    this.region[slot] = region;
     if (this.trace.tlbEvents) this.trace.record(TraceKind.Tlb, vpn * 4096, 4096, pageBase, SOURCE_CPU, "fill");
     return slot;
   }
 
   /** Flush every entry (global ones too). */
   flushAll(): void {
-    this.vpn.fill(NaN);
     this.key.fill(NaN);
     this.view.fill(null);
     this.region.fill(null);
@@ -157,13 +153,13 @@ export class Tlb {
 
   /** Flush every non-global entry (a page-table base switch without ASIDs). */
   flushNonGlobal(): void {
-    for (let i = 0; i < this.vpn.length; i++) if (this.asid[i] !== GLOBAL) this.drop(i);
+    for (let i = 0; i < this.key.length; i++) if (this.tagOf(i) !== KEY_GLOBAL) this.drop(i);
     this.noteFlush(0, 0, "flush-non-global");
   }
 
   /** Flush the non-global entries of one ASID. Global entries survive. */
   flushAsid(asid: number): void {
-    for (let i = 0; i < this.vpn.length; i++) if (this.asid[i] === asid) this.drop(i);
+    for (let i = 0; i < this.key.length; i++) if (this.tagOf(i) === asid) this.drop(i);
     this.noteFlush(0, asid, "flush-asid");
   }
 
@@ -174,16 +170,20 @@ export class Tlb {
   flushRange(va: number, size = 4096, asid?: number): void {
     const first = Math.floor(va / 4096);
     const last = Math.floor((va + Math.max(size, 1) - 1) / 4096);
-    if (last - first >= this.vpn.length) {
-      for (let i = 0; i < this.vpn.length; i++) {
-        const v = this.vpn[i]!;
-        if (v >= first && v <= last && (asid === undefined || this.asid[i] === asid || this.asid[i] === GLOBAL)) this.drop(i);
+    const match = (i: number): boolean => {
+      const t = this.tagOf(i);
+      return asid === undefined || t === asid || t === KEY_GLOBAL;
+    };
+    if (last - first >= this.key.length) {
+      for (let i = 0; i < this.key.length; i++) {
+        const v = Math.floor(this.key[i]! / KEY_SCALE);
+        if (v >= first && v <= last && match(i)) this.drop(i);
       }
     } else {
       for (let vpn = first; vpn <= last; vpn++) {
         const start = (vpn & this.setMask) * this.ways;
         for (let i = start; i < start + this.ways; i++) {
-          if (this.vpn[i] === vpn && (asid === undefined || this.asid[i] === asid || this.asid[i] === GLOBAL)) this.drop(i);
+          if (Math.floor(this.key[i]! / KEY_SCALE) === vpn && match(i)) this.drop(i);
         }
       }
     }
@@ -193,12 +193,17 @@ export class Tlb {
   /** Number of valid entries. */
   get validEntries(): number {
     let n = 0;
-    for (let i = 0; i < this.vpn.length; i++) if (this.vpn[i] === this.vpn[i]) n++;
+    for (let i = 0; i < this.key.length; i++) if (this.key[i] === this.key[i]) n++;
     return n;
   }
 
+  /** ASID tag of entry i (0xffff for global), NaN when invalid. */
+  private tagOf(i: number): number {
+    const k = this.key[i]!;
+    return k - Math.floor(k / KEY_SCALE) * KEY_SCALE;
+  }
+
   private drop(i: number): void {
-    this.vpn[i] = NaN;
     this.key[i] = NaN;
     this.view[i] = null;
     this.region[i] = null;
