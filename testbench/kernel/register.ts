@@ -31,7 +31,19 @@ export function registerDefault<T>(c: DependencyContainer, token: InjectionToken
  */
 export function registerApiPart<T extends KernelApiPart>(c: DependencyContainer, token: InjectionToken<T>, cls: new (...args: never[]) => T): void {
   registerDefault(c, token, cls);
+  let parts = partTokens.get(c);
+  if (!parts) partTokens.set(c, (parts = new Set()));
+  if (parts.has(token)) return;
+  parts.add(token);
   c.register(KERNEL_API_PART, { useToken: token });
+}
+
+/** Facade-slice tokens already listed per container, so registering a subsystem twice is harmless. */
+const partTokens = new WeakMap<DependencyContainer, Set<InjectionToken<unknown>>>();
+
+/** Every facade slice, each once (slices are container singletons, so duplicates are the same object). */
+function apiParts(c: DependencyContainer): KernelApiPart[] {
+  return c.isRegistered(KERNEL_API_PART, true) ? [...new Set(c.resolveAll(KERNEL_API_PART))] : [];
 }
 
 /** Subsystem registration steps, in boot order. @internal */
@@ -53,11 +65,10 @@ export function registerKernel(c: DependencyContainer): void {
 
 /** Resolve every subsystem so the kernel is up (page tables, allocators, IRQ wiring) at boot. @internal */
 export function bootKernel(c: DependencyContainer): void {
-  if (c.isRegistered(KERNEL_API_PART, true)) c.resolveAll(KERNEL_API_PART);
+  apiParts(c);
 }
 
 /** Build a driver's facade from every registered slice. @internal */
 export function buildFacade(c: DependencyContainer, owner: Owner): Kernel {
-  const parts = c.isRegistered(KERNEL_API_PART, true) ? c.resolveAll(KERNEL_API_PART) : [];
-  return mergeFacade(parts.map((p) => p.api(owner)));
+  return mergeFacade(apiParts(c).map((p) => p.api(owner)));
 }
