@@ -189,6 +189,9 @@ export class DmaApi implements KernelApiPart {
   reclaim(id: number): boolean {
     const f = this.releasers.get(id);
     if (!f) return false;
+    // Reclaim runs after unbind: DMA-API debug's pending check comes first (it needs the entries).
+    const e = this.core.ledger.get(id);
+    if (e) for (const [name, st] of this.devices.entries()) if (st.driver === e.owner && this.tracker.entries(name).length > 0) this.onDeviceUnbound(name, e.owner);
     this.releasers.delete(id);
     f();
     return true;

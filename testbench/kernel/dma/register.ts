@@ -2,13 +2,13 @@
  * Registration of the DMA mapping layer: DMA_API (the KernelDma facade slice, its detectors and
  * hooks), its view of the memory manager (DMA_MM → KERNEL_MM) and of the process layer's
  * remap_pfn_range (DMA_USER_MAPPER → MMAP_API's slice for the calling driver). When DMA_API is
- * first resolved it links itself to the device host (DMA access checks, requester ids) and the
- * driver core's leak reclaimers, when those are registered.
+ * first resolved it links itself to the device host (DMA access checks, requester ids), the
+ * driver core's leak reclaimers and the memory facade's CPU-access watch, when those are registered.
  */
 import { instanceCachingFactory } from "tsyringe";
 import type { DependencyContainer } from "../../soc/di.js";
 import { KERNEL_API_PART } from "../facade.js";
-import { DEVICE_HOST, DMA_API, DMA_MM, DMA_USER_MAPPER, KERNEL_MM, LEAK_RECLAIMERS, MMAP_API } from "../tokens.js";
+import { DEVICE_HOST, DMA_API, DMA_MM, DMA_USER_MAPPER, KERNEL_MM, LEAK_RECLAIMERS, MM_API, MMAP_API } from "../tokens.js";
 import type { DmaUserMapper } from "./backend.js";
 import { DmaApi } from "./dma-api.js";
 import { linkDeviceHost, linkReclaimers } from "./link.js";
@@ -32,6 +32,8 @@ export function registerDma(c: DependencyContainer): void {
       const dma = dc.resolve(DmaApi);
       if (dc.isRegistered(DEVICE_HOST, true)) linkDeviceHost(dma, dc.resolve(DEVICE_HOST));
       if (dc.isRegistered(LEAK_RECLAIMERS, true)) linkReclaimers(dma, dc.resolve(LEAK_RECLAIMERS));
+      // k.mem, memcpy and memset consult the DMA watch before CPU accesses to watched pages.
+      if (dc.isRegistered(MM_API, true)) dc.resolve(MM_API).dmaWatch = dma;
       return dma;
     }),
   });

@@ -41,6 +41,11 @@ export class DeviceDmaStates {
     return s;
   }
 
+  /** Every device with DMA state. */
+  entries(): IterableIterator<[string, DeviceDmaState]> {
+    return this.states.entries();
+  }
+
   peek(name: string): DeviceDmaState | undefined {
     return this.states.get(name);
   }

@@ -1,8 +1,8 @@
 /**
  * Test environment for the DMA layer's unit tests: a testbench with memory management, barriers
  * and DMA, a driver's memory + DMA facade, a fake device whose DMA goes through the same checks
- * and IOMMU path as a hosted device's port, and CPU accessors that call the DMA watch hook the
- * way k.mem does.
+ * and IOMMU path as a hosted device's port, and CPU accessors through k.mem (which calls the DMA
+ * watch hook).
  */
 import type { DmaAddr, Kernel, KernelVA, PciDev } from "../../../sdk/index.js";
 import { DmaStatus } from "../../../sdk/index.js";
@@ -86,13 +86,11 @@ export async function bootDma(board = "pc", overrides?: Partial<BoardConfig>): P
     device,
     cpuRead(va, len) {
       const out = new Uint8Array(len);
-      dma.cpuAccess(va, len, false);
       k.mem.read(va as KernelVA, out);
       return out;
     },
     cpuWrite(va, bytes) {
       const b = bytes instanceof Uint8Array ? bytes : Uint8Array.from(bytes);
-      dma.cpuAccess(va, b.length, true);
       k.mem.write(va as KernelVA, b);
     },
     kinds: () => core.reports().map((r) => r.kind),

@@ -112,8 +112,15 @@ export class MmApi implements KernelApiPart {
 
   // ---- k.mem ---------------------------------------------------------------------------------
 
+  /**
+   * The DMA layer's watch hook (set by it at boot): called before a CPU access while some page is
+   * watched (CPU ownership of streaming buffers, stale device-written lines, weak ordering).
+   */
+  dmaWatch: { readonly cpuWatchActive: boolean; cpuAccess(va: number, len: number, write: boolean): void } | null = null;
+
   /** Kernel memory accessors for one owner: KASAN check, then the CPU access; faults → oops. */
   accessor(o: Owner): KernelMemoryAccess {
+    const self = this;
     const cpu = this.mm.cpu;
     const kasan = this.mm.kasan;
     const det = this.core.detectors;
@@ -122,44 +129,64 @@ export class MmApi implements KernelApiPart {
     return {
       read8(a) {
         if (det.kasan) kasan.checkAccess(a, 1, false, d);
+        const w = self.dmaWatch;
+        if (w !== null && w.cpuWatchActive) w.cpuAccess(a, 1, false);
         try { return cpu.load8(a); } catch (e) { throw fault(e); }
       },
       read16(a) {
         if (det.kasan) kasan.checkAccess(a, 2, false, d);
+        const w = self.dmaWatch;
+        if (w !== null && w.cpuWatchActive) w.cpuAccess(a, 2, false);
         try { return cpu.load16(a); } catch (e) { throw fault(e); }
       },
       read32(a) {
         if (det.kasan) kasan.checkAccess(a, 4, false, d);
+        const w = self.dmaWatch;
+        if (w !== null && w.cpuWatchActive) w.cpuAccess(a, 4, false);
         try { return cpu.load32(a); } catch (e) { throw fault(e); }
       },
       read64(a) {
         if (det.kasan) kasan.checkAccess(a, 8, false, d);
+        const w = self.dmaWatch;
+        if (w !== null && w.cpuWatchActive) w.cpuAccess(a, 8, false);
         try { return cpu.load64(a); } catch (e) { throw fault(e); }
       },
       write8(a, v) {
         if (det.kasan) kasan.checkAccess(a, 1, true, d);
+        const w = self.dmaWatch;
+        if (w !== null && w.cpuWatchActive) w.cpuAccess(a, 1, true);
         try { cpu.store8(a, v & 0xff); } catch (e) { throw fault(e); }
       },
       write16(a, v) {
         if (det.kasan) kasan.checkAccess(a, 2, true, d);
+        const w = self.dmaWatch;
+        if (w !== null && w.cpuWatchActive) w.cpuAccess(a, 2, true);
         try { cpu.store16(a, v & 0xffff); } catch (e) { throw fault(e); }
       },
       write32(a, v) {
         if (det.kasan) kasan.checkAccess(a, 4, true, d);
+        const w = self.dmaWatch;
+        if (w !== null && w.cpuWatchActive) w.cpuAccess(a, 4, true);
         try { cpu.store32(a, v >>> 0); } catch (e) { throw fault(e); }
       },
       write64(a, v) {
         if (det.kasan) kasan.checkAccess(a, 8, true, d);
+        const w = self.dmaWatch;
+        if (w !== null && w.cpuWatchActive) w.cpuAccess(a, 8, true);
         try { cpu.store64(a, v); } catch (e) { throw fault(e); }
       },
       read(a, dst) {
         if (dst.length === 0) return;
         if (det.kasan) kasan.checkAccess(a, dst.length, false, d);
+        const w = self.dmaWatch;
+        if (w !== null && w.cpuWatchActive) w.cpuAccess(a, dst.length, false);
         try { cpu.readBytes(a, dst); } catch (e) { throw fault(e); }
       },
       write(a, src) {
         if (src.length === 0) return;
         if (det.kasan) kasan.checkAccess(a, src.length, true, d);
+        const w = self.dmaWatch;
+        if (w !== null && w.cpuWatchActive) w.cpuAccess(a, src.length, true);
         try { cpu.writeBytes(a, src); } catch (e) { throw fault(e); }
       },
     };
@@ -174,6 +201,7 @@ export class MmApi implements KernelApiPart {
   memset(o: Owner, s: number, c: number, n: number): number {
     if (n <= 0) return s;
     if (this.core.detectors.kasan) this.mm.kasan.checkAccess(s, n, true, o.driver);
+    if (this.dmaWatch !== null && this.dmaWatch.cpuWatchActive) this.dmaWatch.cpuAccess(s, n, true);
     try {
       this.mm.cpu.fill(s, n, c & 0xff);
     } catch (e) {
@@ -189,6 +217,10 @@ export class MmApi implements KernelApiPart {
     }
     if (this.scratch.length < n) this.scratch = new Uint8Array(Math.max(n, this.scratch.length * 2));
     const buf = this.scratch.subarray(0, n);
+    if (this.dmaWatch !== null && this.dmaWatch.cpuWatchActive) {
+      this.dmaWatch.cpuAccess(src, n, false);
+      this.dmaWatch.cpuAccess(dest, n, true);
+    }
     try {
       this.mm.cpu.readBytes(src, buf);
       this.mm.cpu.writeBytes(dest, buf);
