@@ -8,7 +8,9 @@ import { createSocContainer } from "../soc/boot.js";
 import type { SocBootOptions } from "../soc/boot.js";
 import { resolveSoc } from "../soc/register.js";
 import type { Soc } from "../soc/register.js";
-import type { Kernel } from "../../sdk/index.js";
+import type { Driver, Kernel, VirtualDevice } from "../../sdk/index.js";
+import { bootDevices } from "../kernel/driver/boot.js";
+import type { DeviceRef, DriverCore } from "../kernel/driver/core.js";
 import type { Report, ReportKind } from "../checks/report.js";
 import type { KernelCore } from "../kernel/core.js";
 import type { Owner } from "../kernel/facade.js";
@@ -16,8 +18,15 @@ import { bootKernel, buildFacade, registerKernel } from "../kernel/register.js";
 import { KERNEL_CORE, PROCESSES } from "../kernel/tokens.js";
 import type { Process } from "../kernel/process/process.js";
 
-/** Options of {@link Testbench.boot}: board, seed, overrides, register hook. @public */
-export type BootOptions = SocBootOptions;
+/** Options of {@link Testbench.boot}: board, seed, overrides, register hook, devices and drivers. @public */
+export interface BootOptions extends SocBootOptions {
+  /** Device models to plug (PCI slots are assigned in this order). */
+  readonly devices?: readonly VirtualDevice[];
+  /** Drivers to register. */
+  readonly drivers?: readonly Driver[];
+  /** Bind every device that has a matching driver at boot (default true). */
+  readonly bind?: boolean;
+}
 
 /**
  * One simulated machine. Owns a child container; `dispose()` tears it down.
@@ -35,6 +44,8 @@ export class Testbench {
     readonly soc: Soc,
     /** The kernel core: dmesg, reports, context, fault injection, leak ledger. */
     readonly core: KernelCore,
+    /** The driver core: plugged devices, registered drivers, bindings. */
+    readonly drivers: DriverCore,
   ) {}
 
   /** Boot a testbench. */
@@ -44,7 +55,8 @@ export class Testbench {
     const soc = resolveSoc(c);
     const core = c.resolve(KERNEL_CORE);
     bootKernel(c);
-    return new Testbench(board, seed, c, soc, core);
+    const drivers = await bootDevices(c, options.devices, options.drivers, options.bind ?? true);
+    return new Testbench(board, seed, c, soc, core, drivers);
   }
 
   /** Text listing of the physical memory map and port map. */
@@ -68,6 +80,24 @@ export class Testbench {
    */
   facade(owner: Owner): Kernel {
     return buildFacade(this.container, owner);
+  }
+
+  /**
+   * Bind `device` (or every unbound device with a matching driver): its probe's return value for
+   * one device (-ENODEV when no driver matches), else 0 or the first error.
+   */
+  bind(device?: DeviceRef): Promise<number> {
+    return this.drivers.bind(device);
+  }
+
+  /** Unbind `device` (or every bound device): remove, devres release, leak report. */
+  unbind(device?: DeviceRef): Promise<void> {
+    return this.drivers.unbind(device);
+  }
+
+  /** Unbind every bound device. */
+  unbindAll(): Promise<void> {
+    return this.drivers.unbindAll();
   }
 
   /** Start a user process (its own page tables over the shared kernel half). */

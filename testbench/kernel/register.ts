@@ -16,6 +16,7 @@ import { registerSync } from "./sync/register.js";
 import { registerIrq } from "./irq/register.js";
 import { registerVfs } from "./vfs/register.js";
 import { registerProcesses } from "./process/register.js";
+import { registerDriverCore } from "./driver/register.js";
 
 /** Register `cls` for `token` as a container singleton unless already registered. @internal */
 export function registerDefault<T>(c: DependencyContainer, token: InjectionToken<T>, cls: new (...args: never[]) => T): void {
@@ -56,6 +57,7 @@ export const kernelSteps: ((c: DependencyContainer) => void)[] = [
   registerIrq,
   registerVfs,
   registerProcesses,
+  registerDriverCore,
 ];
 
 /** Register every kernel subsystem. @internal */

@@ -13,6 +13,8 @@ const INTERNAL = [
   /[\\/]testbench[\\/]/,
   /[\\/]sdk[\\/]/,
   /node:internal/,
+  /node:async_hooks/,
+  /\bAsyncLocalStorage\./,
   /[\\/]node_modules[\\/](?!vdtb[\\/])/,
   /[\\/]dist[\\/](testbench|sdk|chunk-|cli|vitest)/,
   /[\\/]node_modules[\\/]vdtb[\\/]dist[\\/](testbench|sdk|chunk-|cli|vitest)/,
