@@ -88,6 +88,9 @@ export interface RegisterMap<T extends RegisterDefs = RegisterDefs> {
     readonly rc: Uint32Array;
     readonly hidden: Uint32Array;
     readonly allowedSizes: Uint8Array;
+    /** Byte offset and width in bytes of each register, for decode without string lookups. */
+    readonly offset: Int32Array;
+    readonly bytes: Uint8Array;
   };
 }
 
@@ -111,9 +114,12 @@ export function defineRegisters<const T extends RegisterDefs>(name: string, defs
   const n = names.length;
   const rw = new Uint32Array(n), w1c = new Uint32Array(n), w1s = new Uint32Array(n);
   const rc = new Uint32Array(n), hidden = new Uint32Array(n), allowedSizes = new Uint8Array(n);
+  const offsetOf = new Int32Array(n), bytesOf = new Uint8Array(n);
   names.forEach((reg, i) => {
     const d = defs[reg]!;
     const bytes = d.width / 8;
+    offsetOf[i] = d.offset;
+    bytesOf[i] = bytes;
     if (d.offset < 0 || d.offset + bytes > options.size) throw new RangeError(`${name}.${reg}: offset 0x${d.offset.toString(16)} outside block of ${options.size} bytes`);
     for (let b = 0; b < bytes; b++) {
       const prev = slotByOffset[d.offset + b]!;
@@ -148,7 +154,7 @@ export function defineRegisters<const T extends RegisterDefs>(name: string, defs
     defs,
     names: Object.freeze(names),
     slotByOffset,
-    masks: Object.freeze({ rw, w1c, w1s, rc, hidden, allowedSizes }),
+    masks: Object.freeze({ rw, w1c, w1s, rc, hidden, allowedSizes, offset: offsetOf, bytes: bytesOf }),
   });
 }
 
@@ -272,7 +278,8 @@ export class RegisterFile<T extends RegisterDefs = RegisterDefs> {
     const hook = this.readHooks[i];
     const visible = (hook ? hook(stored) : stored) & ~m.hidden[i]!;
     if (m.rc[i]!) this.values[i] = (this.values[i]! & ~m.rc[i]!) >>> 0;
-    const shift = (offset - this.map.defs[this.map.names[i]!]!.offset) * 8;
+    if (size === 4) return visible >>> 0;
+    const shift = (offset - m.offset[i]!) * 8;
     return ((visible >>> shift) & widthMask(size * 8)) >>> 0;
   }
 
@@ -284,8 +291,8 @@ export class RegisterFile<T extends RegisterDefs = RegisterDefs> {
     const i = this.locate(offset, size);
     if (i < 0) return i;
     const m = this.map.masks;
-    const shift = (offset - this.map.defs[this.map.names[i]!]!.offset) * 8;
-    const lane = (widthMask(size * 8) << shift) >>> 0;
+    const shift = (offset - m.offset[i]!) * 8;
+    const lane = size === 4 ? 0xffffffff : (widthMask(size * 8) << shift) >>> 0;
     const written = ((data << shift) & lane) >>> 0;
     const old = this.values[i]!;
     let next = old;
@@ -314,13 +321,15 @@ export class RegisterFile<T extends RegisterDefs = RegisterDefs> {
   }
 
   private locate(offset: number, size: AccessSize): number {
-    if (offset < 0 || offset >= this.map.size) return GuestAccess.UNMAPPED;
-    const i = this.map.slotByOffset[offset]!;
+    const map = this.map;
+    if (!(offset >= 0 && offset < map.size)) return GuestAccess.UNMAPPED;
+    const i = map.slotByOffset[offset]!;
     if (i < 0) return GuestAccess.UNMAPPED;
-    if ((this.map.masks.allowedSizes[i]! & size) === 0) return GuestAccess.BAD_SIZE;
-    const d = this.map.defs[this.map.names[i]!]!;
-    const rel = offset - d.offset;
-    if (rel % size !== 0 || rel + size > d.width / 8) return GuestAccess.BAD_SIZE;
+    const m = map.masks;
+    if ((m.allowedSizes[i]! & size) === 0) return GuestAccess.BAD_SIZE;
+    const rel = offset - m.offset[i]!;
+    // Naturally aligned and inside the register (sizes are powers of two).
+    if ((rel & (size - 1)) !== 0 || rel + size > m.bytes[i]!) return GuestAccess.BAD_SIZE;
     return i;
   }
 
