@@ -1,8 +1,7 @@
 /**
- * A testbench with every kernel subsystem a framebuffer driver and its user processes need
- * (memory, IRQs, PCI and the driver core, DMA, char devices, processes), the given devices
- * plugged and drivers registered (not bound). Subsystems the testbench already registers are
- * left alone, so this keeps working as `Testbench.boot` grows its own kernel steps.
+ * `Testbench.boot` for framebuffer tests and tools: the kernel plus the DMA mapping layer (which
+ * the boot steps do not register yet), devices plugged, drivers registered, bound only on
+ * request.
  * @internal
  */
 import type { DependencyContainer } from "../soc/di.js";
@@ -12,12 +11,7 @@ import { Testbench } from "./testbench.js";
 import type { DriverCore } from "../kernel/driver/core.js";
 import type { Processes } from "../kernel/process/processes.js";
 import { registerDma } from "../kernel/dma/register.js";
-import { registerDriverCore } from "../kernel/driver/register.js";
-import { registerIrq } from "../kernel/irq/register.js";
-import { registerMm } from "../kernel/mm/register.js";
-import { registerProcesses } from "../kernel/process/register.js";
-import { registerVfs } from "../kernel/vfs/register.js";
-import { CHAR_DEVICES, DMA_API, DRIVER_CORE, IRQS, KERNEL_MM, PROCESSES } from "../kernel/tokens.js";
+import { PROCESSES } from "../kernel/tokens.js";
 
 /** Options of {@link bootFbBench}. @internal */
 export interface FbBenchOptions {
@@ -26,6 +20,8 @@ export interface FbBenchOptions {
   readonly seed?: number;
   readonly devices?: readonly VirtualDevice[];
   readonly drivers?: readonly Driver[];
+  /** Bind at boot (default false: cases bind themselves). */
+  readonly bind?: boolean;
 }
 
 /** The booted bench: the testbench plus the services tests drive. @internal */
@@ -35,29 +31,21 @@ export interface FbBench {
   readonly procs: Processes;
 }
 
-function registerMissing(c: DependencyContainer): void {
-  if (!c.isRegistered(KERNEL_MM, true)) registerMm(c);
-  if (!c.isRegistered(IRQS, true)) registerIrq(c);
-  if (!c.isRegistered(DRIVER_CORE, true)) registerDriverCore(c);
-  if (!c.isRegistered(DMA_API, true)) registerDma(c);
-  if (!c.isRegistered(CHAR_DEVICES, true)) registerVfs(c);
-  if (!c.isRegistered(PROCESSES, true)) registerProcesses(c);
+/** The DMA layer, until the kernel boot steps register it (registering twice is a no-op). */
+function registerExtras(c: DependencyContainer): void {
+  registerDma(c);
 }
 
-/** Boot, fill in the missing subsystems, plug `devices` and register `drivers`. @internal */
+/** Boot with the framebuffer's subsystems, plug `devices`, register `drivers`. @internal */
 export async function bootFbBench(options: FbBenchOptions = {}): Promise<FbBench> {
   const tb = await Testbench.boot({
     board: options.board ?? "pc",
     seed: options.seed ?? 1,
     ...(options.overrides ? { overrides: options.overrides } : {}),
+    register: registerExtras,
+    devices: options.devices ?? [],
+    drivers: options.drivers ?? [],
+    bind: options.bind ?? false,
   });
-  const c = tb.container;
-  registerMissing(c);
-  // The IRQ subsystem installs the controller's delivery callback when resolved.
-  c.resolve(IRQS);
-  const dc = c.resolve(DRIVER_CORE);
-  const procs = c.resolve(PROCESSES);
-  for (const d of options.devices ?? []) dc.plugDevice(d);
-  for (const d of options.drivers ?? []) dc.registerDriver(d);
-  return { tb, dc, procs };
+  return { tb, dc: tb.drivers, procs: tb.container.resolve(PROCESSES) };
 }
