@@ -154,8 +154,7 @@ export class Cpu {
       const i = this.lineHint[e * this.linesPerPage + ln]!;
       const inLine = off & this.lineMask;
       if (i >= 0 && this.dcTag[i] === this.tlbPageBase[e]! * this.invLineSize + ln && inLine <= this.lineSize - 4) {
-        this.dcStats[0]++;
-        this.dcStamp[i] = ++this.dcache.tick;
+        this.dcStamp[i] = ++this.dcStats[0]!; // counts the access and stamps LRU
         return this.dcData.getUint32((i << this.lineShift) + inLine, true);
       }
     }
@@ -182,8 +181,7 @@ export class Cpu {
       const i = this.lineHint[e * this.linesPerPage + ln]!;
       const inLine = off & this.lineMask;
       if (i >= 0 && this.dcTag[i] === this.tlbPageBase[e]! * this.invLineSize + ln && inLine <= this.lineSize - 4) {
-        this.dcStats[0]++;
-        this.dcStamp[i] = ++this.dcache.tick;
+        this.dcStamp[i] = ++this.dcStats[0]!; // counts the access and stamps LRU
         this.dcData.setUint32((i << this.lineShift) + inLine, value, true);
         this.dcDirty[i] = 1;
         return;

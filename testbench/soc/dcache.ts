@@ -20,11 +20,15 @@ export class DataCache {
   readonly lineSize: number;
   /** log2(lineSize). @internal */ readonly lineShift: number;
   /** @internal */ readonly setMask: number;
-  /** Counters [hits, misses, writebacks] in a typed array so hot paths bump them cheaply. @internal */
+  /**
+   * Counters [accesses, misses, writebacks] in a typed array so hot paths bump them cheaply. The
+   * access count doubles as the LRU clock: a line's stamp is the access number that last used it.
+   * @internal
+   */
   readonly stats = new Float64Array(3);
   /** Accesses that found their line. */
   get hits(): number {
-    return this.stats[0]!;
+    return this.stats[0]! - this.stats[1]!;
   }
   /** Line fills (every miss allocates: write-allocate). */
   get misses(): number {
@@ -43,7 +47,6 @@ export class DataCache {
   /** LRU stamps. @internal */ readonly stamp: Float64Array;
   /** Line data, line i at byte i * lineSize. @internal */ readonly data: Uint8Array;
   /** @internal */ readonly dataView: DataView;
-  /** @internal */ tick = 0;
   private readonly backView: (DataView | null)[];
   private readonly backOff: Float64Array;
 
@@ -74,8 +77,7 @@ export class DataCache {
     const end = start + this.ways;
     for (let i = start; i < end; i++) {
       if (tags[i] === line) {
-        this.stats[0]++;
-        this.stamp[i] = ++this.tick;
+        this.stamp[i] = ++this.stats[0]!;
         return i;
       }
     }
@@ -108,7 +110,7 @@ export class DataCache {
     if (this.tag[v] === this.tag[v] && this.dirty[v] !== 0) this.writeBack(v);
     this.tag[v] = line;
     this.dirty[v] = 0;
-    this.stamp[v] = ++this.tick;
+    this.stamp[v] = ++this.stats[0]!;
     this.backView[v] = view;
     this.backOff[v] = offset;
     if (load) {
