@@ -17,6 +17,8 @@ import { registerIrq } from "./irq/register.js";
 import { registerVfs } from "./vfs/register.js";
 import { registerProcesses } from "./process/register.js";
 import { registerDriverCore } from "./driver/register.js";
+import { registerDma } from "./dma/register.js";
+import { registerIsaDma } from "./isa-dma/register.js";
 
 /** Register `cls` for `token` as a container singleton unless already registered. @internal */
 export function registerDefault<T>(c: DependencyContainer, token: InjectionToken<T>, cls: new (...args: never[]) => T): void {
@@ -58,6 +60,8 @@ export const kernelSteps: ((c: DependencyContainer) => void)[] = [
   registerVfs,
   registerProcesses,
   registerDriverCore,
+  registerDma,
+  registerIsaDma,
 ];
 
 /** Register every kernel subsystem. @internal */

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { defineRegisters, ioPort, RegisterFile } from "../../../sdk/index.js";
 import type { DeviceDecl, PciDev, VirtualDevice } from "../../../sdk/index.js";
-import { i8237 } from "../../../devices/i8237/index.js";
 import { bootDrivers } from "../driver/test-kit.js";
 import { procIomem } from "./iomem.js";
 import { procIoports } from "./ioports.js";
@@ -44,8 +43,9 @@ class GoldenIsa implements VirtualDevice {
 
 describe("/proc/iomem and /proc/ioports", () => {
   it("pc: reserved page, System RAM, MMCONFIG, the PCI bus window with BARs and requests nested", async () => {
-    const b = await bootDrivers({ board: "pc", devices: [new GoldenPci(), i8237(), new GoldenIsa()] });
-    const pdev = b.dc.devices()[0]!.dev as PciDev;
+    // The board plugs its 8237 pair at boot, as a PC has one; no need to add it here.
+    const b = await bootDrivers({ board: "pc", devices: [new GoldenPci(), new GoldenIsa()] });
+    const pdev = b.dc.devices().find((d) => d.dev.bus === "pci")!.dev as PciDev;
     const k = b.k({ driver: "gdrv", device: pdev.name });
     expect(k.pci_request_region(pdev, 0, "gdrv")).toBe(0);
     expect(k.request_region(ioPort(0x220), 0x10, "gisa-drv")).not.toBeNull();
