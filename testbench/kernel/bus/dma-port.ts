@@ -30,9 +30,35 @@ export interface DmaAccess {
  */
 export type DmaAccessCheck = (access: DmaAccess) => DmaStatus;
 
+/**
+ * Called after a device DMA access with the bytes moved and the status the device got (the DMA
+ * subsystem patches reads for stores still in the weak-ordering store buffer and reports IOMMU
+ * faults here).
+ * @public
+ */
+export type DmaAccessObserver = (device: string, addr: number, buf: Uint8Array, write: boolean, status: DmaStatus) => void;
+
 /** The shared list of checks (one per testbench, owned by the device host). @public */
 export class DmaChecks {
   private list: DmaAccessCheck[] = [];
+  private observers: DmaAccessObserver[] = [];
+  /** Add an observer of completed accesses; returns a function removing it. */
+  observe(fn: DmaAccessObserver): () => void {
+    this.observers = [...this.observers, fn];
+    return () => {
+      this.observers = this.observers.filter((o) => o !== fn);
+    };
+  }
+  /** Tell every observer about a completed access; returns `status`. */
+  after(device: string, addr: number, buf: Uint8Array, write: boolean, status: DmaStatus): DmaStatus {
+    const o = this.observers;
+    for (let i = 0; i < o.length; i++) o[i]!(device, addr, buf, write, status);
+    return status;
+  }
+  /** True when someone observes completed accesses. */
+  get observed(): boolean {
+    return this.observers.length !== 0;
+  }
   get length(): number {
     return this.list.length;
   }
@@ -73,13 +99,15 @@ export class DeviceDmaPort implements DmaPort {
   read(addr: DmaAddr, dst: Uint8Array): DmaStatus {
     const s = this.checkAccess(addr, dst.length, false);
     if (s !== DmaStatus.OK) return s;
-    return fromSoc(this.iommu.dmaRead(this.requester, addr, dst));
+    const r = fromSoc(this.iommu.dmaRead(this.requester, addr, dst));
+    return this.checks.observed ? this.checks.after(this.device, addr, dst, false, r) : r;
   }
 
   write(addr: DmaAddr, src: Uint8Array): DmaStatus {
     const s = this.checkAccess(addr, src.length, true);
     if (s !== DmaStatus.OK) return s;
-    return fromSoc(this.iommu.dmaWrite(this.requester, addr, src));
+    const r = fromSoc(this.iommu.dmaWrite(this.requester, addr, src));
+    return this.checks.observed ? this.checks.after(this.device, addr, src, true, r) : r;
   }
 
   /**

@@ -18,6 +18,7 @@ export function linkDeviceHost(dma: DmaApi, host: DeviceHost): void {
     const s = det.checkAccess(a.device, a.addr, a.len, a.write);
     return s === DmaStatus.OK ? DmaStatus.OK : (s as DmaStatus);
   });
+  host.dmaChecks.observe((device, addr, buf, write, status) => det.afterAccess(device, addr, buf, write, status));
 }
 
 /** Let the driver core's leak reclaim free DMA resources a driver left behind. @internal */

@@ -91,6 +91,7 @@ export class IoAccessors implements KernelApiPart {
       throw this.fault(owner, e, op);
     }
     if (bus.guestErrors !== before) this.refused(owner, addr, size, op);
+    this.ordering.mmioWrite(!ordered);
   }
 
   /** A fault during a kernel-mode access: the oops report, as the exception to throw. */
