@@ -55,9 +55,11 @@ describe("ISA DMA bug corpus", () => {
     expect(b.stack!.join("\n")).toMatch(/drivers\/isa-stream\/stream\.ts/);
   });
 
-  it("a ring above 16 MiB: limit", async () => {
+  it("a ring above 16 MiB: limit (and the truncated address lands outside the card's mappings)", async () => {
     const r = await playOnce(ringAbove16M);
-    expect(r.map((x) => x.details?.["rule"])).toEqual(["limit"]);
+    expect(isaRules(r)).toEqual(["limit"]);
+    expect(new Set(r.map((x) => x.kind))).toEqual(new Set(["isa-dma", "dma-device"]));
+    expect(r.find((x) => x.kind === "dma-device")!.title).toMatch(/^DMA outside any mapping: device isa-stream\.0 read /);
     const l = r.find((x) => x.details?.["rule"] === "limit")!;
     expect(l.address).toBeGreaterThanOrEqual(0x1000000);
     expect(l.title).toContain("is beyond the 16 MiB ISA DMA limit");

@@ -15,12 +15,11 @@ import {
   ENOMEM,
   ENOTTY,
   ETIMEDOUT,
-  GFP_DMA,
+  DMA_BIT_MASK,
   GFP_KERNEL,
   IRQ_HANDLED,
   IRQ_NONE,
   MISC_DYNAMIC_MINOR,
-  PAGE_SHIFT,
   addrAdd,
   ioPort,
   type FileOperations,
@@ -50,8 +49,6 @@ import {
 /** Driver and /dev name. @public */
 export const ISA_STREAM_NAME = "isa-stream";
 
-const RING_ORDER = Math.log2(ISA_STREAM_RING_BYTES) - PAGE_SHIFT;
-
 interface Card {
   readonly k: Kernel;
   readonly dev: IsaDev;
@@ -63,13 +60,14 @@ interface Card {
 }
 
 /**
- * Allocate the ring from ZONE_DMA (below 16 MiB). A block of 2^order pages is naturally aligned,
- * so 32 KiB never crosses a 64 KiB boundary: nothing to check or retry.
+ * The ring: coherent DMA memory of the card (as ALSA's snd_dma_alloc_pages for an ISA card). With
+ * the card's 24-bit mask it comes from ZONE_DMA, below 16 MiB; 32 KiB is a naturally aligned
+ * order-3 block, so it never crosses a 64 KiB boundary. Managed: freed at unbind.
  */
-function allocRing(k: Kernel): Ring | null {
-  const va = k.__get_free_pages(GFP_KERNEL | GFP_DMA, RING_ORDER);
-  if (!va) return null;
-  return { va, phys: k.virt_to_phys(va), bytes: ISA_STREAM_RING_BYTES, order: RING_ORDER };
+function allocRing(k: Kernel, dev: IsaDev): Ring | null {
+  const buf = k.dmam_alloc_coherent(dev, ISA_STREAM_RING_BYTES, GFP_KERNEL);
+  if (!buf) return null;
+  return { va: buf.cpu, phys: buf.handle, bytes: ISA_STREAM_RING_BYTES };
 }
 
 function irqHandler(card: Card): (irq: number, devId: unknown) => IrqReturn {
@@ -251,17 +249,16 @@ export const isaStreamDriver: IsaDriver = {
     if (k.inb(ioPort(base + Reg.ID_RESET)) !== CARD_ID) return -ENODEV;
     k.outb(1, ioPort(base + Reg.ID_RESET));
 
-    const ring = allocRing(k);
+    // ISA DMA reaches 24 address bits.
+    let ret = k.dma_set_mask_and_coherent(dev, DMA_BIT_MASK(24));
+    if (ret) return ret;
+    const ring = allocRing(k, dev);
     if (!ring) return -ENOMEM;
-    let ret = k.request_dma(dma8, ISA_STREAM_NAME);
-    if (ret) {
-      k.free_pages(ring.va, ring.order);
-      return ret;
-    }
+    ret = k.request_dma(dma8, ISA_STREAM_NAME);
+    if (ret) return ret;
     ret = k.request_dma(dma16, ISA_STREAM_NAME);
     if (ret) {
       k.free_dma(dma8);
-      k.free_pages(ring.va, ring.order);
       return ret;
     }
     const stream = new Stream(k, base, ring, { dma8, dma16 }, { ...ISA_STREAM_DEFAULTS, autoinit: true, width: 8 });
@@ -271,7 +268,6 @@ export const isaStreamDriver: IsaDriver = {
     const unwind = (err: number): number => {
       k.free_dma(dma16);
       k.free_dma(dma8);
-      k.free_pages(ring.va, ring.order);
       return err;
     };
     ret = k.devm_request_irq(dev, irq, irqHandler(card), 0, ISA_STREAM_NAME, card);
@@ -296,6 +292,5 @@ export const isaStreamDriver: IsaDriver = {
     const [dma8, dma16] = dev.dmaChannels;
     k.free_dma(dma16!);
     k.free_dma(dma8!);
-    k.free_pages(card.stream.ring.va, card.stream.ring.order);
   },
 };

@@ -28,7 +28,6 @@ export interface Ring {
   /** Bus (physical) address of the first byte. */
   readonly phys: number;
   readonly bytes: number;
-  readonly order: number;
 }
 
 /** Stream settings (set by ioctl while stopped). @internal */

@@ -58,7 +58,12 @@ export class IsaDmaSubsystem implements KernelApiPart {
     if (this.available) {
       this.channels.take({ channel: CASCADE_CHANNEL, name: "cascade", owner: KERNEL_OWNER, ledgerId: 0, site: {} });
       // The PC's 8237 pair is part of the board: plugged at boot, its ports reserved as on x86.
-      this.attachController(plugI8237(host, (m) => this.controllerGuestError(m)));
+      this.attachController(
+        plugI8237(host, {
+          guestError: (m) => this.controllerGuestError(m),
+          deviceOfChannel: (ch) => this.channels.holder(ch)?.owner.device,
+        }),
+      );
     }
   }
 
