@@ -57,6 +57,13 @@ export interface ConformanceTarget {
   readonly devices: () => VirtualDevice[];
   /** Boards this target can run on (e.g. ISA targets need port I/O). */
   readonly boards?: readonly string[];
+  /**
+   * A user-space workload over the driver's file operations (open/read/write/ioctl/mmap...), run
+   * with the driver bound. It must tolerate failing syscalls (an injected failure makes one return
+   * a negative errno) and throw only on behaviour no errno explains. The hygiene suite runs it
+   * under fail-nth.
+   */
+  readonly exercise?: (tb: unknown) => Promise<void>;
 }
 
 /** One planned case. @public */

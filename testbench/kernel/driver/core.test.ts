@@ -76,7 +76,7 @@ describe("binding", () => {
     expect(b.tb.core.ledger.outstanding("failing")).toEqual([]);
     expect(b.tb.reports()).toEqual([]);
     expect(b.tb.dmesg()).toContain("failing 0000:00:01.0: probe with driver failing failed with error -5");
-    expect(b.resources.memRequested(b.pci.barResource(b.host.devices()[0]!.pci!, 0)!.start, 0x1000)).toBe(false);
+    expect(b.resources.memRequested(b.pci.barResource(b.host.devices().find((d) => d.pci)!.pci!, 0)!.start, 0x1000)).toBe(false);
     expect(b.dc.bindingOf("0000:00:01.0")).toBeUndefined();
   });
 
@@ -182,7 +182,7 @@ describe("binding", () => {
 describe("regions", () => {
   it("fails a second request of the same range and reports releasing what is not held", async () => {
     const b = await bootDrivers({ devices: [new CoreDev()] });
-    const pdev = b.dc.devices()[0]!.dev as PciDev;
+    const pdev = b.dc.devices().find((d) => d.dev.bus === "pci")!.dev as PciDev;
     const k = b.k({ driver: "one", device: pdev.name });
     const k2 = b.k({ driver: "two", device: pdev.name });
     const start = k.pci_resource_start(pdev, 0);
@@ -205,7 +205,7 @@ describe("regions", () => {
 
   it("devm_ioremap_resource requests and maps; a conflict is an ERR_PTR", async () => {
     const b = await bootDrivers({ devices: [new CoreDev()] });
-    const h = b.dc.devices()[0]!;
+    const h = b.dc.devices().find((d) => d.dev.bus === "pci")!;
     const k = b.k({ driver: "x", device: h.name });
     const res = b.pci.barResource(h.pci!, 0)!;
     expect(k.request_mem_region(physAddr(res.start), 16, "squatter")).not.toBeNull();

@@ -86,9 +86,10 @@ export class DriverCore implements KernelApiPart {
   /** The hosted device for a reference. */
   resolve(ref: DeviceRef): HostedDevice | undefined {
     if (typeof ref === "string") return this.host.find(ref);
-    if ("ctx" in ref && "model" in ref) return ref;
-    if ("describe" in ref) return this.host.find(ref);
-    return this.host.of(ref);
+    // A device model declares itself; check that first: models may well have `ctx`/`model` fields.
+    if (typeof (ref as VirtualDevice).describe === "function") return this.host.find(ref as VirtualDevice);
+    if ("requester" in ref && "decl" in ref) return ref;
+    return this.host.of(ref as Device);
   }
 
   // ---- bind / unbind --------------------------------------------------------------------
