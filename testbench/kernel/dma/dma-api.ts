@@ -14,7 +14,12 @@
  * lines at the edges are cleaned first). Coherent boards do none.
  *
  * Every call feeds the DMA-API debug tracker (debug.ts), whose findings become "dma-api" reports,
- * and the leak ledger ("dma-mapping", "dma-coherent", "dma-pool"). Hooks for other subsystems:
+ * and the leak ledger ("dma-mapping", "dma-coherent", "dma-pool"). Map-source checks: linear-map
+ * memory is accepted; vmalloc memory is rejected as Linux does (DMA_MAPPING_ERROR plus the debug
+ * class); any other address (no struct page) is "invalid area" and also fails. The "stack" and
+ * "rodata" classes cannot arise: driver stacks and constants live on the JS side, never in
+ * simulated memory, and the layouts have no kernel text. dma_map_resource is not part of the
+ * facade, so its class is not reachable either. Hooks for other subsystems:
  * {@link DmaApi.registerDevice} (device host), {@link DmaApi.onDeviceUnbound} (driver core), and
  * the detectors' `checkAccess` / `afterAccess` (device DMA port) and `beforeCpuAccess` (k.mem).
  */
@@ -39,7 +44,7 @@ import {
   VM_IO,
   VM_PFNMAP,
 } from "../../../sdk/index.js";
-import type { CoherentBuffer, DmaDirection, DmaPool, Scatterlist, SgTable } from "../../../sdk/kernel/dma.js";
+import type { CoherentBuffer, DmaDirection, DmaPool, KernelDma, Scatterlist, SgTable } from "../../../sdk/kernel/dma.js";
 import type { Device, PciDev } from "../../../sdk/kernel/driver-core.js";
 import type { Gfp, Page } from "../../../sdk/kernel/types.js";
 import { inject, injectable } from "../../soc/di.js";
@@ -900,7 +905,8 @@ export class DmaApi implements KernelApiPart {
 
   // ---- facade ------------------------------------------------------------------------------------
 
-  api(owner: Owner): Partial<Kernel> {
+  /** Every KernelDma method (the return type makes a missing one a compile error). */
+  api(owner: Owner): Pick<Kernel, keyof KernelDma> {
     const core = this.core;
     const site = () => core.site();
     const mapPageApi = (dev: Device, page: Page, offset: number, size: number, dir: DmaDirection) =>
