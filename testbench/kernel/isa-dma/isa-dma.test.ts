@@ -222,6 +222,39 @@ describe("ISA DMA rules (detector 10)", () => {
     expect(tb.reports()[0]!.title).toContain("crosses a 128 KiB boundary");
   });
 
+  it("count before address in one sequence is checked with the new address, not the old one", async () => {
+    const { k, tb } = await boot();
+    program(k, 1, DMA_MODE_WRITE, 0x2f800, 0x100); // fine: 256 bytes below the edge
+    const f = k.claim_dma_lock();
+    k.disable_dma(1);
+    k.clear_dma_ff(1);
+    k.set_dma_count(1, 0x1000); // with the old address this would cross 0x30000
+    k.set_dma_addr(1, 0x40000);
+    k.enable_dma(1);
+    k.release_dma_lock(f);
+    expect(tb.reports()).toEqual([]);
+    const g = k.claim_dma_lock();
+    k.clear_dma_ff(1);
+    k.set_dma_count(1, 0x1000);
+    k.set_dma_addr(1, 0x4f800);
+    k.release_dma_lock(g);
+    expect(rules(tb)).toEqual(["boundary"]);
+    expect(tb.reports()[0]!.title).toContain("at 0x0004f800 crosses a 64 KiB boundary");
+  });
+
+  it("a new count alone is checked against the address already programmed, at enable_dma", async () => {
+    const { k, tb } = await boot();
+    program(k, 1, DMA_MODE_WRITE, 0x2f000, 0x100);
+    const f = k.claim_dma_lock();
+    k.clear_dma_ff(1);
+    k.set_dma_count(1, 0x2000);
+    expect(tb.reports()).toEqual([]);
+    k.enable_dma(1);
+    k.release_dma_lock(f);
+    expect(rules(tb)).toEqual(["boundary"]);
+    expect(tb.reports()[0]!.stack![0]).toMatch(/isa-dma\.test\.ts/);
+  });
+
   it("an address past 16 MiB", async () => {
     const { k, tb } = await boot();
     program(k, 1, DMA_MODE_WRITE, 0x1000000, 0x100);

@@ -174,6 +174,7 @@ export class IsaDmaSubsystem implements KernelApiPart {
 
   enableDma(owner: Owner, ch: number): void {
     if (!this.enter(owner, "enable_dma", ch)) return;
+    this.rules.checkEnable(ch);
     this.outb(ch & 3, maskPort(ch));
   }
 

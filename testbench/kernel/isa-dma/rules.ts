@@ -59,6 +59,13 @@ export class IsaDmaRules {
   private readonly ffCleared = [false, false];
   /** Per channel: the bus address the kernel programmed (NaN until set_dma_addr). */
   private readonly addr = new Float64Array(8).fill(Number.NaN);
+  /** Per channel: the last count programmed (bytes), and the lock sections of address and count. */
+  private readonly count = new Float64Array(8).fill(Number.NaN);
+  private readonly addrSection = new Float64Array(8).fill(-1);
+  private readonly countSection = new Float64Array(8).fill(-1);
+  /** Per channel: a boundary check waiting for the address of this sequence (or enable_dma). */
+  private readonly pendingBoundary: ({ owner: Owner; site: CallSite } | undefined)[] = new Array<{ owner: Owner; site: CallSite } | undefined>(8).fill(undefined);
+  private section = 0;
   /** Per channel: the site and owner of the last address/count programming. */
   private readonly lastSite: (CallSite | undefined)[] = new Array<CallSite | undefined>(8).fill(undefined);
   private readonly lastOwner: (Owner | undefined)[] = new Array<Owner | undefined>(8).fill(undefined);
@@ -77,6 +84,7 @@ export class IsaDmaRules {
 
   /** A new claim_dma_lock section starts, or one ends: the flip-flop state is unknown again. */
   sectionBoundary(): void {
+    this.section++;
     this.ffCleared[0] = false;
     this.ffCleared[1] = false;
   }
@@ -143,6 +151,7 @@ export class IsaDmaRules {
   /** set_dma_addr: the 16 MiB limit and 16-bit alignment. */
   checkAddr(owner: Owner, ch: number, addr: number, site: CallSite): void {
     this.addr[ch] = addr;
+    this.addrSection[ch] = this.section;
     this.lastSite[ch] = site;
     this.lastOwner[ch] = owner;
     if (!this.enabled) return;
@@ -159,12 +168,22 @@ export class IsaDmaRules {
         "so the transfer would start one byte early. Use an even (word-aligned) buffer address.",
       ], { address: addr }, addr);
     }
+    // Count first, then address, in one sequence: the boundary check happens now.
+    if (this.countSection[ch] === this.section) {
+      this.pendingBoundary[ch] = undefined;
+      this.checkBoundary(owner, ch, addr, this.count[ch]!, site);
+    }
   }
 
-  /** set_dma_count: 16-bit alignment, and the 64/128 KiB boundary with the programmed address. */
+  /**
+   * set_dma_count: 16-bit alignment, and the 64/128 KiB boundary with the address programmed in
+   * the same sequence (checked when the second of the two arrives, or at enable_dma).
+   */
   checkCount(owner: Owner, ch: number, count: number, site: CallSite): void {
     this.lastSite[ch] = site;
     this.lastOwner[ch] = owner;
+    this.count[ch] = count;
+    this.countSection[ch] = this.section;
     if (!this.enabled) return;
     if (isWide(ch) && count % 2 !== 0) {
       this.reportOnce(owner, "odd-count", ch, site, `vdtb: ISA DMA channel ${ch}: odd count ${count} on a 16-bit channel`, [
@@ -173,7 +192,28 @@ export class IsaDmaRules {
       ], { count });
     }
     const addr = this.addr[ch]!;
-    if (Number.isNaN(addr) || count <= 0) return;
+    if (Number.isNaN(addr)) return;
+    if (this.addrSection[ch] === this.section) {
+      this.pendingBoundary[ch] = undefined;
+      this.checkBoundary(owner, ch, addr, count, site);
+    } else {
+      // The address may come next in this sequence; otherwise enable_dma checks the old one.
+      this.pendingBoundary[ch] = { owner, site };
+    }
+  }
+
+  /** enable_dma: a count programmed without a new address is checked against the old one. */
+  checkEnable(ch: number): void {
+    const p = this.pendingBoundary[ch];
+    if (!p) return;
+    this.pendingBoundary[ch] = undefined;
+    if (!this.enabled) return;
+    this.checkBoundary(p.owner, ch, this.addr[ch]!, this.count[ch]!, p.site);
+  }
+
+  /** The 64/128 KiB page rule for a transfer of `count` bytes at `addr`. */
+  private checkBoundary(owner: Owner, ch: number, addr: number, count: number, site: CallSite): void {
+    if (!this.enabled || Number.isNaN(addr) || !(count > 0)) return;
     const page = dmaPageSize(ch);
     const first = Math.floor(addr / page);
     const last = Math.floor((addr + count - 1) / page);

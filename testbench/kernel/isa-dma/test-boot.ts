@@ -1,6 +1,6 @@
 /**
- * Test support until `registerKernel` lists the ISA DMA step: register it (idempotent) after boot
- * and resolve the subsystem so the 8237 is plugged.
+ * The ISA DMA subsystem of a booted testbench (boot registers and resolves it; registering again
+ * is a no-op, so this also works on containers assembled by hand).
  */
 import type { DependencyContainer } from "../../soc/di.js";
 import { ISA_DMA } from "../tokens.js";
