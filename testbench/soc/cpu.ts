@@ -46,18 +46,20 @@ export class Cpu {
   private readBit: number = TlbAttr.KernelRead;
   private writeBit: number = TlbAttr.KernelWrite;
   private execBit: number = TlbAttr.KernelExec;
-  /** Mask selecting the read bit and the backing kind: equal to readBit for a cached readable entry. */
-  private cachedReadMask: number = TlbAttr.KernelRead | KIND_MASK;
-  private cachedWriteMask: number = TlbAttr.KernelWrite | KIND_MASK;
+  /** The TLB's fast-path key arrays for the current mode (see {@link Tlb.fastKey}). */
+  private readKeys: Float64Array;
+  private writeKeys: Float64Array;
   private readonly lineSize: number;
   private readonly lineShift: number;
   private readonly lineMask: number;
   private readonly invLineSize: number;
   private readonly linesPerPage: number;
+  /** log2(linesPerPage): index of a line hint is (entry << hintShift) + line. */
+  private readonly hintShift: number;
+  /** Largest offset in a line where a 32-bit access still fits. */
+  private readonly lastWordInLine: number;
   private readonly fillBuf = new Uint8Array(PAGE);
   // The hit path reads these arrays of the TLB and the cache directly (they are never reallocated).
-  private readonly tlbKey: Float64Array;
-  private readonly tlbAttr: Int32Array;
   private readonly tlbPageBase: Float64Array;
   private readonly tlbSetMask: number;
   private readonly tlbWays: number;
@@ -70,7 +72,6 @@ export class Cpu {
   private readonly dcStamp: Float64Array;
   private readonly dcDirty: Uint8Array;
   private readonly dcData: DataView;
-  private readonly tlbStats: Float64Array;
   /** Region of the last TLB fill (most fills land in the same RAM bank). */
   private lastRegion: BusRegion | undefined = undefined;
   private lastRegionGen = -1;
@@ -91,8 +92,10 @@ export class Cpu {
     this.lineMask = dcache.lineSize - 1;
     this.invLineSize = 1 / dcache.lineSize;
     this.linesPerPage = PAGE / dcache.lineSize;
-    this.tlbKey = tlb.key;
-    this.tlbAttr = tlb.attr;
+    this.hintShift = Math.log2(this.linesPerPage);
+    this.lastWordInLine = dcache.lineSize - 4;
+    this.readKeys = tlb.fastKey[0]!;
+    this.writeKeys = tlb.fastKey[1]!;
     this.tlbPageBase = tlb.pageBase;
     this.tlbSetMask = tlb.setMask;
     this.tlbWays = tlb.ways;
@@ -101,10 +104,17 @@ export class Cpu {
     this.dcStamp = dcache.stamp;
     this.dcDirty = dcache.dirty;
     this.dcData = dcache.dataView;
-    this.tlbStats = tlb.stats;
     this.dcStats = dcache.stats;
     // TLB entries cache bus backings: a moved or removed region must not stay reachable.
     bus.onTopologyChange(() => tlb.flushAll());
+    // Fast-path accesses are TLB hits too; they are counted once, by the cache's access clock.
+    let fastBase = 0;
+    tlb.addHitSource({
+      count: () => dcache.fastAccesses() - fastBase,
+      reset: () => {
+        fastBase = dcache.fastAccesses();
+      },
+    });
   }
 
   /** True in user mode. */
@@ -116,8 +126,8 @@ export class Cpu {
     this.readBit = u ? TlbAttr.UserRead : TlbAttr.KernelRead;
     this.writeBit = u ? TlbAttr.UserWrite : TlbAttr.KernelWrite;
     this.execBit = u ? TlbAttr.UserExec : TlbAttr.KernelExec;
-    this.cachedReadMask = this.readBit | KIND_MASK;
-    this.cachedWriteMask = this.writeBit | KIND_MASK;
+    this.readKeys = this.tlb.fastKey[u ? 2 : 0]!;
+    this.writeKeys = this.tlb.fastKey[u ? 3 : 1]!;
   }
 
   /**
@@ -134,71 +144,61 @@ export class Cpu {
 
   /** Load an unsigned 32-bit little-endian value. */
   load32(va: number): number {
-    // Fast path, flattened: TLB hit on readable cached memory, the line resident in the way the
-    // entry's hint names, the value inside that line. Everything else takes load32Slow.
+    // Fast path, flattened: a TLB entry mapping cached memory readable in this mode (its key in
+    // the mode's fast-read key array), the line resident in the way the entry's hint names, the
+    // value inside that line. Everything else takes load32Slow.
     const vpn = Math.floor(va * INV_PAGE);
-    const off = va - vpn * PAGE;
-    const keys = this.tlbKey;
-    const k = vpn * 65536 + this.asid;
-    const kg = vpn * 65536 + 0xffff;
+    const off = (va - vpn * PAGE) | 0;
+    const keys = this.readKeys;
+    const kb = vpn * 65536;
+    const k = kb + this.asid;
+    const kg = kb + 0xffff;
     let e = (vpn & this.tlbSetMask) * this.tlbWays;
     const end = e + this.tlbWays;
     for (; e < end; e++) {
       const t = keys[e];
-      if (t === k || t === kg) break;
-    }
-    if (e === end) return this.load32Slow(va, off, -1);
-    this.tlbStats[0]++;
-    if ((this.tlbAttr[e]! & this.cachedReadMask) === this.readBit) {
-      const ln = off >>> this.lineShift;
-      const i = this.lineHint[e * this.linesPerPage + ln]!;
-      const inLine = off & this.lineMask;
-      if (i >= 0 && this.dcTag[i] === this.tlbPageBase[e]! * this.invLineSize + ln && inLine <= this.lineSize - 4) {
-        this.dcStamp[i] = ++this.dcStats[0]!; // counts the access and stamps LRU
+      if (t === k || t === kg) {
+        const ln = off >> this.lineShift;
+        const i = this.lineHint[(e << this.hintShift) + ln]!;
+        const inLine = off & this.lineMask;
+        if (i < 0 || this.dcTag[i] !== this.tlbPageBase[e]! * this.invLineSize + ln || inLine > this.lastWordInLine) break;
+        this.dcStamp[i] = ++this.dcStats[0]!; // counts the access (a TLB and cache hit) and stamps LRU
         return this.dcData.getUint32((i << this.lineShift) + inLine, true);
       }
     }
-    return this.load32Slow(va, off, e);
+    return this.load32Slow(va, off);
   }
 
   /** Store a 32-bit little-endian value. */
   store32(va: number, value: number): void {
     const vpn = Math.floor(va * INV_PAGE);
-    const off = va - vpn * PAGE;
-    const keys = this.tlbKey;
-    const k = vpn * 65536 + this.asid;
-    const kg = vpn * 65536 + 0xffff;
+    const off = (va - vpn * PAGE) | 0;
+    const keys = this.writeKeys;
+    const kb = vpn * 65536;
+    const k = kb + this.asid;
+    const kg = kb + 0xffff;
     let e = (vpn & this.tlbSetMask) * this.tlbWays;
     const end = e + this.tlbWays;
     for (; e < end; e++) {
       const t = keys[e];
-      if (t === k || t === kg) break;
-    }
-    if (e === end) return this.store32Slow(va, off, -1, value);
-    this.tlbStats[0]++;
-    if ((this.tlbAttr[e]! & this.cachedWriteMask) === this.writeBit) {
-      const ln = off >>> this.lineShift;
-      const i = this.lineHint[e * this.linesPerPage + ln]!;
-      const inLine = off & this.lineMask;
-      if (i >= 0 && this.dcTag[i] === this.tlbPageBase[e]! * this.invLineSize + ln && inLine <= this.lineSize - 4) {
-        this.dcStamp[i] = ++this.dcStats[0]!; // counts the access and stamps LRU
+      if (t === k || t === kg) {
+        const ln = off >> this.lineShift;
+        const i = this.lineHint[(e << this.hintShift) + ln]!;
+        const inLine = off & this.lineMask;
+        if (i < 0 || this.dcTag[i] !== this.tlbPageBase[e]! * this.invLineSize + ln || inLine > this.lastWordInLine) break;
+        this.dcStamp[i] = ++this.dcStats[0]!; // counts the access (a TLB and cache hit) and stamps LRU
         this.dcData.setUint32((i << this.lineShift) + inLine, value, true);
         this.dcDirty[i] = 1;
         return;
       }
     }
-    this.store32Slow(va, off, e, value);
+    this.store32Slow(va, off, value);
   }
 
   /** load32 after a TLB miss, a cache miss, uncached/MMIO memory, or a line/page crossing. */
-  private load32Slow(va: number, off: number, e: number): number {
+  private load32Slow(va: number, off: number): number {
     if (off > PAGE - 4) return this.loadSlow(va, 4);
-    if (e < 0) {
-      this.tlbStats[1]++;
-      e = this.tlbFill(va, Access.Read);
-    } else if ((this.tlbAttr[e]! & this.readBit) === 0) {
-      e = this.tlbFill(va, Access.Read);
-    }
+    const e = this.entryFor(va, Math.floor(va * INV_PAGE), Access.Read);
     const tlb = this.tlb;
     const kind = tlb.attr[e]! & KIND_MASK;
     if (kind === KIND_CACHED) {
@@ -210,14 +210,9 @@ export class Cpu {
     return this.ioRead(e, off, 4);
   }
 
-  private store32Slow(va: number, off: number, e: number, value: number): void {
+  private store32Slow(va: number, off: number, value: number): void {
     if (off > PAGE - 4) return this.storeSlow(va, 4, value);
-    if (e < 0) {
-      this.tlbStats[1]++;
-      e = this.tlbFill(va, Access.Write);
-    } else if ((this.tlbAttr[e]! & this.writeBit) === 0) {
-      e = this.tlbFill(va, Access.Write);
-    }
+    const e = this.entryFor(va, Math.floor(va * INV_PAGE), Access.Write);
     const tlb = this.tlb;
     const kind = tlb.attr[e]! & KIND_MASK;
     if (kind === KIND_CACHED) {
@@ -448,7 +443,7 @@ export class Cpu {
     const line = this.tlbPageBase[e]! * this.invLineSize + ln;
     let i = this.dcache.find(line);
     if (i < 0) i = this.dcache.fill(line, tlb.view[e]!, tlb.viewBase[e]! + ln * this.lineSize, load);
-    this.lineHint[e * this.linesPerPage + ln] = i;
+    this.lineHint[(e << this.hintShift) + ln] = i;
     return i;
   }
 

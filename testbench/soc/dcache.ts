@@ -10,6 +10,13 @@ import { SOURCE_CPU, TraceKind, TraceRing } from "./trace.js";
 import { BOARD, TRACE } from "./tokens.js";
 
 /**
+ * Tag of invalid lines: never a line number (those are integers ≥ 0) and outside every range
+ * scan. Not NaN: storing NaN into a Float64Array is slow in V8.
+ * @internal
+ */
+export const NO_LINE = -0.5;
+
+/**
  * The data cache. Tag/data arrays are public (internal) so the CPU's hit path reads them directly.
  * @public
  */
@@ -21,28 +28,37 @@ export class DataCache {
   /** log2(lineSize). @internal */ readonly lineShift: number;
   /** @internal */ readonly setMask: number;
   /**
-   * Counters [accesses, misses, writebacks] in a typed array so hot paths bump them cheaply. The
-   * access count doubles as the LRU clock: a line's stamp is the access number that last used it.
+   * Counters [accesses, misses, writebacks, accesses made through find/fill] in a typed array so
+   * hot paths bump them cheaply. The access count doubles as the LRU clock (a line's stamp is
+   * the access number that last used it); accesses minus find/fill ones are the CPU fast path's.
    * @internal
    */
-  readonly stats = new Float64Array(3);
+  readonly stats = new Float64Array(4);
   /** Accesses that found their line. */
   get hits(): number {
-    return this.stats[0]! - this.stats[1]!;
+    return this.stats[0]! - this.base[0]! - this.misses;
   }
   /** Line fills (every miss allocates: write-allocate). */
   get misses(): number {
-    return this.stats[1]!;
+    return this.stats[1]! - this.base[1]!;
   }
   /** Dirty lines written back to memory (evictions and cleans). */
   get writebacks(): number {
-    return this.stats[2]!;
+    return this.stats[2]! - this.base[2]!;
   }
-  /** Reset the counters. */
+  /** Reset the counters (the LRU clock keeps running). */
   resetCounters(): void {
-    this.stats.fill(0);
+    this.base[0] = this.stats[0]!;
+    this.base[1] = this.stats[1]!;
+    this.base[2] = this.stats[2]!;
+    this.base[3] = this.stats[3]!;
   }
-  /** Line tags: physical line number, NaN when invalid. @internal */ readonly tag: Float64Array;
+  private readonly base = new Float64Array(4);
+  /** Accesses made by the CPU fast path (not through find/fill), since boot. @internal */
+  fastAccesses(): number {
+    return this.stats[0]! - this.stats[3]!;
+  }
+  /** Line tags: physical line number, {@link NO_LINE} when invalid. @internal */ readonly tag: Float64Array;
   /** @internal */ readonly dirty: Uint8Array;
   /** LRU stamps. @internal */ readonly stamp: Float64Array;
   /** Line data, line i at byte i * lineSize. @internal */ readonly data: Uint8Array;
@@ -61,7 +77,7 @@ export class DataCache {
     this.lineShift = Math.log2(g.lineSize);
     this.setMask = g.sets - 1;
     const n = g.sets * g.ways;
-    this.tag = new Float64Array(n).fill(NaN);
+    this.tag = new Float64Array(n).fill(NO_LINE);
     this.dirty = new Uint8Array(n);
     this.stamp = new Float64Array(n);
     this.data = new Uint8Array(n * g.lineSize);
@@ -77,6 +93,7 @@ export class DataCache {
     const end = start + this.ways;
     for (let i = start; i < end; i++) {
       if (tags[i] === line) {
+        this.stats[3]++;
         this.stamp[i] = ++this.stats[0]!;
         return i;
       }
@@ -100,16 +117,17 @@ export class DataCache {
     const start = (line & this.setMask) * this.ways;
     let v = start;
     for (let i = start; i < start + this.ways; i++) {
-      if (this.tag[i] !== this.tag[i]) {
+      if (this.tag[i] === NO_LINE) {
         v = i;
         break;
       }
       if (this.stamp[i]! < this.stamp[v]!) v = i;
     }
     this.stats[1]++;
-    if (this.tag[v] === this.tag[v] && this.dirty[v] !== 0) this.writeBack(v);
+    if (this.tag[v] !== NO_LINE && this.dirty[v] !== 0) this.writeBack(v);
     this.tag[v] = line;
     this.dirty[v] = 0;
+    this.stats[3]++;
     this.stamp[v] = ++this.stats[0]!;
     this.backView[v] = view;
     this.backOff[v] = offset;
@@ -148,7 +166,7 @@ export class DataCache {
   /** Write back and drop everything. */
   flushAll(): void {
     for (let i = 0; i < this.tag.length; i++) {
-      if (this.tag[i] === this.tag[i]) {
+      if (this.tag[i] !== NO_LINE) {
         if (this.dirty[i] !== 0) this.writeBack(i);
         this.drop(i);
       }
@@ -168,7 +186,7 @@ export class DataCache {
   /** Number of valid lines. */
   get validLines(): number {
     let n = 0;
-    for (let i = 0; i < this.tag.length; i++) if (this.tag[i] === this.tag[i]) n++;
+    for (let i = 0; i < this.tag.length; i++) if (this.tag[i] !== NO_LINE) n++;
     return n;
   }
 
@@ -206,7 +224,7 @@ export class DataCache {
   }
 
   private drop(i: number): void {
-    this.tag[i] = NaN;
+    this.tag[i] = NO_LINE;
     this.dirty[i] = 0;
     this.backView[i] = null;
   }

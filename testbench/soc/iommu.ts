@@ -69,7 +69,7 @@ export class Iommu {
     this.ways = board.iotlb.ways;
     if ((this.sets & (this.sets - 1)) !== 0 || this.sets < 1 || this.ways < 1) throw new RangeError("IOTLB sets must be a power of two, ways ≥ 1");
     const n = this.sets * this.ways;
-    this.tag = new Float64Array(n).fill(NaN);
+    this.tag = new Float64Array(n).fill(-0.5);
     this.dom = new Int32Array(n);
     this.pa = new Float64Array(n);
     this.writable = new Uint8Array(n);
@@ -127,13 +127,13 @@ export class Iommu {
     const last = iova === undefined ? Infinity : Math.floor((iova + Math.max(size, 1) - 1) / PAGE);
     for (let i = 0; i < this.tag.length; i++) {
       const t = this.tag[i]!;
-      if (this.dom[i] === domain && t >= first && t <= last) this.tag[i] = NaN;
+      if (this.dom[i] === domain && t >= first && t <= last) this.tag[i] = -0.5;
     }
   }
 
   /** Invalidate the whole IOTLB. */
   flushAll(): void {
-    this.tag.fill(NaN);
+    this.tag.fill(-0.5);
   }
 
   /**

@@ -110,6 +110,13 @@ describe("Tlb", () => {
     cpu.load32(KVA + 0x1004);
     cpu.load32(KVA + 0x1008);
     expect([tlb.misses, tlb.walks, tlb.hits]).toEqual([1, 1, 2]);
+    tb!.soc.dcache.resetCounters(); // must not disturb the TLB's counts
+    cpu.load8(KVA + 0x1001); // a hit through probe()
+    expect(tlb.hits).toBe(3);
+    expect(tb!.soc.dcache.hits).toBe(1);
+    tlb.resetCounters();
+    cpu.load32(KVA + 0x100c);
+    expect([tlb.misses, tlb.hits]).toEqual([0, 1]);
     expect(trace.snapshot(TraceKind.Tlb)).toEqual([]);
     trace.tlbEvents = true;
     cpu.load32(KVA + 0x2000);

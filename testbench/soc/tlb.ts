@@ -31,6 +31,20 @@ export const MAX_ASID = 0xfffe;
 /** Lookup key of an entry: vpn * 2^16 + (global ? 0xffff : asid), exact for |vpn| < 2^36. */
 const KEY_SCALE = 65536;
 const KEY_GLOBAL = 0xffff;
+/**
+ * Tag of invalid entries: never equal to a key (keys are integers). Not NaN: storing NaN into a
+ * Float64Array costs far more than storing a number in V8.
+ */
+const NO_KEY = 0.5;
+// Plain numeric copies for insert (module-level numbers fold; object property loads do not).
+const KIND_MASK = TlbAttr.KindMask, KIND_CACHED = TlbAttr.KindCached;
+const A_KR = TlbAttr.KernelRead, A_KW = TlbAttr.KernelWrite, A_UR = TlbAttr.UserRead, A_UW = TlbAttr.UserWrite;
+
+/** A linked hit counter (see {@link Tlb.addHitSource}). @internal */
+export interface HitSource {
+  count(): number;
+  reset(): void;
+}
 
 /**
  * The TLB. The entry arrays are public (internal) so the CPU's hit path reads them directly.
@@ -42,9 +56,20 @@ export class Tlb {
   readonly ways: number;
   /** Counters [hits, misses, walks, flushes] in a typed array so hot paths bump them cheaply. @internal */
   readonly stats = new Float64Array(4);
-  /** Lookups that hit. */
+  private readonly hitSources: HitSource[] = [];
+  /** Lookups that hit (including those counted by linked sources such as the CPU's fast path). */
   get hits(): number {
-    return this.stats[0]!;
+    let h = this.stats[0]!;
+    for (const s of this.hitSources) h += s.count();
+    return h;
+  }
+  /**
+   * Link a counter of TLB hits taken outside {@link Tlb.probe} (the CPU's flattened fast path
+   * counts its hits once, in the data cache's access clock, to save an increment per access).
+   * @internal
+   */
+  addHitSource(source: HitSource): void {
+    this.hitSources.push(source);
   }
   /** Lookups that missed. */
   get misses(): number {
@@ -61,14 +86,26 @@ export class Tlb {
   /** Reset the counters. */
   resetCounters(): void {
     this.stats.fill(0);
+    for (const s of this.hitSources) s.reset();
   }
   /** @internal */ readonly setMask: number;
   /**
-   * Lookup key vpn * 2^16 + (global ? 0xffff : asid), NaN when invalid: one compare per way, and
+   * Lookup key vpn * 2^16 + (global ? 0xffff : asid), NO_KEY (0.5) when invalid: one compare per way, and
    * vpn/ASID are recovered from it for flushes (exact for |vpn| < 2^36). @internal
    */
   readonly key: Float64Array;
   /** {@link TlbAttr} bits. @internal */ readonly attr: Int32Array;
+  /**
+   * Fast-path keys: per access class [kernel read, kernel write, user read, user write], the
+   * entry's key when it maps cached memory with that permission, else NO_KEY. The CPU's hit path
+   * compares against the array of its current mode and access, so a match needs no attribute
+   * check. Kept in step with `key` by insert and every flush. @internal
+   */
+  readonly fastKey: readonly Float64Array[];
+  private readonly fk0: Float64Array;
+  private readonly fk1: Float64Array;
+  private readonly fk2: Float64Array;
+  private readonly fk3: Float64Array;
   /** Physical address of the 4 KiB page. @internal */ readonly pageBase: Float64Array;
   /** Data view of the backing (RAM slab or device memory), null for I/O. @internal */ readonly view: (DataView | null)[];
   /** Byte offset of the page inside `view`, or of the page inside the MMIO region. @internal */ readonly viewBase: Float64Array;
@@ -81,7 +118,12 @@ export class Tlb {
     if ((this.sets & (this.sets - 1)) !== 0 || this.sets < 1 || this.ways < 1) throw new RangeError("TLB sets must be a power of two, ways ≥ 1");
     this.setMask = this.sets - 1;
     const n = this.sets * this.ways;
-    this.key = new Float64Array(n).fill(NaN);
+    this.key = new Float64Array(n).fill(NO_KEY);
+    this.fk0 = new Float64Array(n).fill(NO_KEY);
+    this.fk1 = new Float64Array(n).fill(NO_KEY);
+    this.fk2 = new Float64Array(n).fill(NO_KEY);
+    this.fk3 = new Float64Array(n).fill(NO_KEY);
+    this.fastKey = [this.fk0, this.fk1, this.fk2, this.fk3];
     this.attr = new Int32Array(n);
     this.pageBase = new Float64Array(n);
     this.viewBase = new Float64Array(n);
@@ -126,15 +168,22 @@ export class Tlb {
         slot = i;
         break;
       }
-      if (slot < 0 && t !== t) slot = i;
+      if (slot < 0 && t === NO_KEY) slot = i;
     }
     if (slot < 0) {
       const v = this.victim[set]!;
       slot = start + v;
       this.victim[set] = v + 1 === this.ways ? 0 : v + 1;
     }
-    this.key[slot] = global ? kg : k;
+    const key = global ? kg : k;
+    this.key[slot] = key;
     this.attr[slot] = attr;
+    // Branch-free: an entry is fast for a class when it maps cached memory with that permission.
+    const fast = (attr & KIND_MASK) === KIND_CACHED ? attr : 0;
+    this.fk0[slot] = (fast & A_KR) !== 0 ? key : NO_KEY;
+    this.fk1[slot] = (fast & A_KW) !== 0 ? key : NO_KEY;
+    this.fk2[slot] = (fast & A_UR) !== 0 ? key : NO_KEY;
+    this.fk3[slot] = (fast & A_UW) !== 0 ? key : NO_KEY;
     this.pageBase[slot] = pageBase;
     this.view[slot] = view;
     this.viewBase[slot] = viewBase;
@@ -145,7 +194,11 @@ export class Tlb {
 
   /** Flush every entry (global ones too). */
   flushAll(): void {
-    this.key.fill(NaN);
+    this.key.fill(NO_KEY);
+    this.fk0.fill(NO_KEY);
+    this.fk1.fill(NO_KEY);
+    this.fk2.fill(NO_KEY);
+    this.fk3.fill(NO_KEY);
     this.view.fill(null);
     this.region.fill(null);
     this.noteFlush(0, 0, "flush-all");
@@ -193,18 +246,19 @@ export class Tlb {
   /** Number of valid entries. */
   get validEntries(): number {
     let n = 0;
-    for (let i = 0; i < this.key.length; i++) if (this.key[i] === this.key[i]) n++;
+    for (let i = 0; i < this.key.length; i++) if (this.key[i] !== NO_KEY) n++;
     return n;
   }
 
-  /** ASID tag of entry i (0xffff for global), NaN when invalid. */
+  /** ASID tag of entry i (0xffff for global); 0.5 when invalid. */
   private tagOf(i: number): number {
     const k = this.key[i]!;
     return k - Math.floor(k / KEY_SCALE) * KEY_SCALE;
   }
 
   private drop(i: number): void {
-    this.key[i] = NaN;
+    this.key[i] = NO_KEY;
+    this.fk0[i] = this.fk1[i] = this.fk2[i] = this.fk3[i] = NO_KEY;
     this.view[i] = null;
     this.region[i] = null;
   }
