@@ -24,7 +24,7 @@ import { siteFrames, type CallSite } from "../stack.js";
 import { dirName, type DmaDebug } from "./debug.js";
 import { Watch, PfnFlags } from "./cpu-watch.js";
 import type { CpuPhys } from "./phys.js";
-import { Reported, type DmaRecord } from "./records.js";
+import { Reported, recordPfns, type DmaRecord } from "./records.js";
 import type { DeviceDmaState, DeviceDmaStates } from "./state.js";
 import type { StoreBuffer } from "./store-buffer.js";
 
@@ -44,6 +44,13 @@ interface Unmapped {
 }
 
 const hexAddr = (n: number) => "0x" + n.toString(16);
+
+/** Does `[pa, pa+len)` touch the CPU buffer of `r`? */
+function overlapsCpu(r: DmaRecord, pa: number, len: number): boolean {
+  const c = r.cpuRanges;
+  for (let k = 0; k < c.length; k += 2) if (pa < c[k]! + c[k + 1]! && c[k]! < pa + len) return true;
+  return false;
+}
 
 /** The DMA detectors. @internal */
 export class DmaDetectors {
@@ -86,38 +93,33 @@ export class DmaDetectors {
 
   /** A streaming mapping was made (the device owns it). */
   streamingAdded(r: DmaRecord): void {
-    const first = Math.floor(r.paddr / PAGE);
-    const last = Math.floor((r.paddr + Math.max(r.size, 1) - 1) / PAGE);
-    for (let p = first; p <= last; p++) {
+    for (const p of recordPfns(r)) {
       const at = this.byPfn.get(p);
       if (at) at.push(r);
       else this.byPfn.set(p, [r]);
+      this.flags.adjust(p, p, Watch.DeviceOwned, 1);
     }
-    this.flags.adjust(first, last, Watch.DeviceOwned, 1);
   }
 
   /** Ownership of a streaming mapping moved (sync_for_cpu / sync_for_device). */
   ownerChanged(r: DmaRecord, before: "device" | "cpu"): void {
-    if (before === r.owner) return;
-    const first = Math.floor(r.paddr / PAGE);
-    const last = Math.floor((r.paddr + Math.max(r.size, 1) - 1) / PAGE);
-    this.flags.adjust(first, last, Watch.DeviceOwned, r.owner === "device" ? 1 : -1);
+    if (before === r.owner || this.removed.has(r)) return;
+    for (const p of recordPfns(r)) this.flags.adjust(p, p, Watch.DeviceOwned, r.owner === "device" ? 1 : -1);
   }
 
   /** A streaming mapping went away. */
   streamingRemoved(r: DmaRecord, unmapSite: CallSite): void {
     if (this.removed.has(r)) return;
     this.removed.add(r);
-    const first = Math.floor(r.paddr / PAGE);
-    const last = Math.floor((r.paddr + Math.max(r.size, 1) - 1) / PAGE);
-    for (let p = first; p <= last; p++) {
+    for (const p of recordPfns(r)) {
       const at = this.byPfn.get(p);
-      if (!at) continue;
-      const i = at.indexOf(r);
-      if (i >= 0) at.splice(i, 1);
-      if (at.length === 0) this.byPfn.delete(p);
+      if (at) {
+        const i = at.indexOf(r);
+        if (i >= 0) at.splice(i, 1);
+        if (at.length === 0) this.byPfn.delete(p);
+      }
+      if (r.owner === "device") this.flags.adjust(p, p, Watch.DeviceOwned, -1);
     }
-    if (r.owner === "device") this.flags.adjust(first, last, Watch.DeviceOwned, -1);
     this.rememberUnmapped(r, unmapSite);
   }
 
@@ -348,7 +350,7 @@ export class DmaDetectors {
       for (const r of this.byPfn.get(p) ?? []) {
         if (seen.has(r)) continue;
         seen.add(r);
-        if (r.owner !== "device" || pa >= r.paddr + r.size || pa + len <= r.paddr) continue;
+        if (r.owner !== "device" || !overlapsCpu(r, pa, len)) continue;
         // Reading a buffer the device only reads is harmless on every platform.
         if (!write && r.dir === TO_DEVICE) continue;
         if ((r.reported & Reported.CpuTouch) !== 0) continue;
@@ -423,14 +425,17 @@ export class DmaDetectors {
   dirtyWhileOwned(r: DmaRecord, unmapping: string, site: CallSite): void {
     if (this.board.coherent || r.bounced || !this.core.detectors.deviceCrossCheck || (r.reported & Reported.CpuTouch) !== 0) return;
     const ls = this.dcache.lineSize;
-    const first = Math.ceil(r.paddr / ls);
-    const last = Math.floor((r.paddr + r.size) / ls) - 1;
     let dirty = -1;
-    for (let line = first; line <= last; line++) {
-      const i = this.dcache.peek(line);
-      if (i >= 0 && this.dcache.dirty[i] !== 0) {
-        dirty = line;
-        break;
+    const c = r.cpuRanges;
+    for (let k = 0; k < c.length && dirty < 0; k += 2) {
+      const first = Math.ceil(c[k]! / ls);
+      const last = Math.floor((c[k]! + c[k + 1]!) / ls) - 1;
+      for (let line = first; line <= last; line++) {
+        const i = this.dcache.peek(line);
+        if (i >= 0 && this.dcache.dirty[i] !== 0) {
+          dirty = line;
+          break;
+        }
       }
     }
     if (dirty < 0) return;

@@ -427,3 +427,26 @@ describe("fault injection", () => {
     expect(b.core.ledger.outstanding("drv").filter((e) => e.kind.startsWith("dma"))).toEqual([]);
   });
 });
+
+describe("CPU-side tracking of merged sg segments", () => {
+  it("watches exactly the scattered pages behind an IOMMU segment, not the physical range after the first one", async () => {
+    const b = await bootDma("pc", { iommu: true });
+    const sgl = b.k.sg_alloc(4);
+    const others: KernelVA[] = [];
+    for (let i = 0; i < 4; i++) {
+      b.k.sg_set_page(sgl[i]!, b.k.alloc_page(GFP_KERNEL)!, 4096, 0);
+      others.push(b.k.page_address(b.k.alloc_page(GFP_KERNEL)!)!); // interleaved, not mapped
+    }
+    expect(b.k.dma_map_sg(b.d.dev, sgl, 4, DMA_FROM_DEVICE)).toBe(1);
+    const first = b.k.page_address(sgl[0]!.page!)!;
+    // Whatever lies physically after the first page is not part of the mapping.
+    for (const o of others) b.cpuRead(o, 16);
+    b.cpuRead((first + 4096) as KernelVA, 16);
+    expect(b.core.reports()).toEqual([]);
+    b.cpuRead(b.k.page_address(sgl[2]!.page!)!, 16);
+    expect(b.core.reports("dma-cpu-ownership")).toHaveLength(1);
+    b.k.dma_unmap_sg(b.d.dev, sgl, 4, DMA_FROM_DEVICE);
+    b.cpuRead(b.k.page_address(sgl[2]!.page!)!, 16);
+    expect(b.core.reports()).toHaveLength(1);
+  });
+});

@@ -455,6 +455,7 @@ export class DmaApi implements KernelApiPart {
       targetPa: m.target,
       api,
       reported: 0,
+      cpuRanges: [pa, size],
     };
     this.addRecord(rec, site);
     if (ledgerId) {
@@ -480,6 +481,11 @@ export class DmaApi implements KernelApiPart {
     this.debugReport(errors, site);
     if (addr === ERR) return;
     const rec = entry as DmaRecord | undefined;
+    if (rec && rec.type === "coherent") {
+      // dma_unmap_* of coherent memory (wrong function): the buffer stays allocated, and leaks.
+      this.detectors.coherentRemoved(rec, site);
+      return;
+    }
     if (rec) {
       this.detectors.dirtyWhileOwned(rec, type === "single" ? "dma_unmap_single" : "dma_unmap_page", site);
       this.detectors.streamingRemoved(rec, site);
@@ -575,8 +581,16 @@ export class DmaApi implements KernelApiPart {
     if (ledgerId) this.releasers.set(ledgerId, () => this.unmapSg({ driver: "kernel" }, dev, sgl, nents, dir, site, true));
     const group = this.tracker.newSgGroup();
     const ref = this.devRef(owner, dev);
+    let entry = 0;
     for (let i = 0; i < count; i++) {
       const s = sgl[i]!;
+      // The entries merged into this segment: consecutive, their lengths add up to it.
+      const pieces: number[] = [];
+      for (let sum = 0; sum < s.dma_length && entry < nents; entry++) {
+        const e = sgl[entry]!;
+        pieces.push(pfnOf(e.page!) * PAGE + e.offset, e.length);
+        sum += e.length;
+      }
       const e = this.tracker.sgSegment(ref, s.dma_address, s.dma_length, st.maxSegSize, st.segBoundary);
       if (e) this.debugReport([e], site);
       const pa = pfnOf(s.page!) * PAGE + s.offset;
@@ -599,6 +613,7 @@ export class DmaApi implements KernelApiPart {
           targetPa: this.iommu.enabled ? -1 : s.dma_address,
           api: "dma_map_sg",
           reported: 0,
+          cpuRanges: pieces,
         },
         site,
       );
@@ -817,6 +832,7 @@ export class DmaApi implements KernelApiPart {
         targetPa: pa,
         api,
         reported: 0,
+        cpuRanges: [pa, size],
       },
       site,
     );

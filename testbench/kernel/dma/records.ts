@@ -15,6 +15,24 @@ export interface DmaRecord extends DmaDebugEntry {
   readonly api: string;
   /** Device-side findings already reported for this mapping (bit per kind), to report each once. */
   reported: number;
+  /**
+   * Physical pieces of the CPU buffer behind the mapping, as [pa, len, pa, len, ...]: one piece for
+   * single/page mappings, the merged sg entries for an sg segment (an IOMMU segment spans scattered
+   * pages, so `paddr + size` is not the buffer).
+   */
+  readonly cpuRanges: readonly number[];
+}
+
+/** The pfns of a record's CPU buffer, each once. @internal */
+export function recordPfns(r: DmaRecord): number[] {
+  const out: number[] = [];
+  const c = r.cpuRanges;
+  for (let k = 0; k < c.length; k += 2) {
+    const first = Math.floor(c[k]! / 4096);
+    const last = Math.floor((c[k]! + Math.max(c[k + 1]!, 1) - 1) / 4096);
+    for (let p = first; p <= last; p++) if (out[out.length - 1] !== p && !out.includes(p)) out.push(p);
+  }
+  return out;
 }
 
 /** Bits of {@link DmaRecord.reported}. @internal */
