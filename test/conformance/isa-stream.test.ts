@@ -6,8 +6,6 @@ import { isaStreamDriver } from "../../drivers/isa-stream/index.js";
 import { Testbench } from "../../testbench/harness/testbench.js";
 import { planConformance, type ConformanceTarget } from "../../testbench/conformance/plan.js";
 import { isaStreamSuite } from "../../testbench/conformance/suites/isa-stream.js";
-import { registerDriverCore } from "../../testbench/kernel/driver/register.js";
-import { DRIVER_CORE } from "../../testbench/kernel/tokens.js";
 
 const target: ConformanceTarget = { driver: isaStreamDriver, devices: () => [isaStream()], boards: ["pc", "pc32"] };
 const plan = planConformance([target], [isaStreamSuite], { seeds: [1, 7] });
@@ -26,10 +24,8 @@ describe("isa-stream conformance", () => {
 
   for (const planned of plan) {
     it(planned.id, async () => {
-      tb = await Testbench.boot({ board: planned.board, seed: planned.seed, register: (c) => registerDriverCore(c) });
-      const dc = tb.container.resolve(DRIVER_CORE);
-      for (const d of planned.target.devices()) dc.plugDevice(d);
-      dc.registerDriver(planned.target.driver);
+      // The suite's contract: devices plugged, drivers registered, nothing bound yet.
+      tb = await Testbench.boot({ board: planned.board, seed: planned.seed, devices: planned.target.devices(), drivers: [planned.target.driver], bind: false });
       await planned.case.run({ tb, target: planned.target, board: planned.board, seed: planned.seed, variant: planned.variant });
       expect(tb.reports()).toEqual([]);
     });

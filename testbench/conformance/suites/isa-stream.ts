@@ -348,11 +348,3 @@ export const isaStreamSuite: ConformanceSuite<Testbench> = {
     isaCase("/proc/dma and /proc/ioports while bound and after unbind", procCase, { when: (v) => v === isaStreamVariants[0] }),
   ],
 };
-
-/** Data + function form of the cases, for runners that want it. @public */
-export const isaStreamCases: readonly { readonly name: string; run(tb: Testbench, params: { variant: Variant; seed: number }): Promise<void> }[] =
-  isaStreamSuite.cases.map((c) => ({
-    name: c.name,
-    run: (tb: Testbench, params: { variant: Variant; seed: number }) =>
-      c.run({ tb, target: { driver: undefined as never, devices: () => [] }, board: tb.board.name, seed: params.seed, variant: params.variant }),
-  }));
