@@ -6,7 +6,6 @@
  * allocation; walks, faults, MMIO and page/line-crossing accesses leave it through small calls.
  */
 import { inject, injectable } from "./di.js";
-import type { BoardConfig } from "../harness/board.js";
 import { Bus, RegionKind } from "./bus.js";
 import type { BusRegion } from "./bus.js";
 import { DataCache } from "./dcache.js";
@@ -16,7 +15,7 @@ import type { FaultCause } from "./pagetable.js";
 import { SparseRam } from "./ram.js";
 import { MAX_ASID, Tlb, TlbAttr } from "./tlb.js";
 import { SOURCE_CPU, TraceKind, TraceRing } from "./trace.js";
-import { BOARD, BUS, DCACHE, MMU, RAM, TLB, TRACE } from "./tokens.js";
+import { BUS, DCACHE, MMU, RAM, TLB, TRACE } from "./tokens.js";
 
 const PAGE = 4096;
 /** 1/PAGE: multiplying by it is exact and much cheaper than dividing. */
@@ -78,7 +77,6 @@ export class Cpu {
   private readonly dcStats: Float64Array;
 
   constructor(
-    @inject(BOARD) board: BoardConfig,
     @inject(MMU) private readonly mmu: Mmu,
     @inject(TLB) private readonly tlb: Tlb,
     @inject(DCACHE) private readonly dcache: DataCache,
@@ -86,7 +84,6 @@ export class Cpu {
     @inject(RAM) private readonly ram: SparseRam,
     @inject(TRACE) private readonly trace: TraceRing,
   ) {
-    void board;
     this.lineSize = dcache.lineSize;
     this.lineShift = dcache.lineShift;
     this.lineMask = dcache.lineSize - 1;
