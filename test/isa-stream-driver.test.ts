@@ -1,7 +1,7 @@
 // The isa-stream driver beyond the class suite: probe under fault injection (every fallible call
 // failed in turn), repeated bind/unbind, single open, direction exclusivity, ioctl validation.
 import { afterEach, describe, expect, it } from "vitest";
-import { EBUSY, EINVAL, ENOTTY } from "../sdk/index.js";
+import { EBUSY, EINVAL, ENODEV, ENOTTY } from "../sdk/index.js";
 import { isaStream } from "../devices/isa-stream/index.js";
 import {
   ISA_STREAM_GET_RING,
@@ -13,7 +13,7 @@ import {
 import { Testbench } from "../testbench/harness/testbench.js";
 import { registerDriverCore } from "../testbench/kernel/driver/register.js";
 import { ensureIsaDmaBoot } from "../testbench/kernel/isa-dma/test-boot.js";
-import { MAP_ANONYMOUS, MAP_PRIVATE, O_RDONLY, O_RDWR, PROT_READ, PROT_WRITE } from "../testbench/kernel/process/uapi.js";
+import { MAP_ANONYMOUS, MAP_PRIVATE, O_RDONLY, O_RDWR, O_WRONLY, PROT_READ, PROT_WRITE } from "../testbench/kernel/process/uapi.js";
 import { DRIVER_CORE } from "../testbench/kernel/tokens.js";
 
 let tb: Testbench | undefined;
@@ -91,6 +91,22 @@ describe("isa-stream driver", () => {
     expect(await p.read(fd, buf, 16)).toBe(-EBUSY);
     expect(await p.close(fd)).toBe(0);
     await dc.unbind(h);
+    expect(tb.reports()).toEqual([]);
+  });
+
+  it("unbind while a writer is blocked: the write returns, later calls get -ENODEV, close works", async () => {
+    const { tb, dc, h, isa } = await boot();
+    expect(await dc.bind(h)).toBe(0);
+    const p = tb.spawn("writer");
+    const fd = await p.open("/dev/isa-stream", O_WRONLY);
+    const n = 3 * 0x8000;
+    const buf = await p.mmap(0, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    const pending = p.write(fd, buf, n); // fills the ring, then sleeps
+    await dc.unbind(h);
+    expect(await pending).toBe(0x8000);
+    expect(await p.write(fd, buf, 16)).toBe(-ENODEV);
+    expect(await p.close(fd)).toBe(0);
+    expect(isa.procDma()).toBe(" 4: cascade\n");
     expect(tb.reports()).toEqual([]);
   });
 });

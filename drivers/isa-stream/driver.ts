@@ -57,6 +57,8 @@ interface Card {
   readonly stream: Stream;
   readonly misc: MiscDevice;
   open: boolean;
+  /** The card was unbound while a file was still open: every file operation fails. */
+  gone: boolean;
 }
 
 /**
@@ -117,6 +119,10 @@ function fileOps(card: Card): FileOperations {
     },
 
     release: async () => {
+      if (card.gone) {
+        card.open = false;
+        return 0;
+      }
       if (stream.isPlayback) await drain(card);
       const flags = k.spin_lock_irqsave(stream.lock);
       stream.stop();
@@ -127,6 +133,7 @@ function fileOps(card: Card): FileOperations {
     },
 
     write: async (_k, _file, buf: UserVA, count: number) => {
+      if (card.gone) return -ENODEV;
       if (count === 0) return 0;
       if (stream.config.width === 16 && count % 2 !== 0) return -EINVAL;
       let flags = k.spin_lock_irqsave(stream.lock);
@@ -143,8 +150,9 @@ function fileOps(card: Card): FileOperations {
         if (room === 0) {
           stream.maybeStartPlayback();
           k.spin_unlock_irqrestore(stream.lock, flags);
-          const err = await k.wait_event_interruptible(stream.wq, () => stream.bufferBytes - (stream.appl - stream.hw) > 0 || !stream.running);
+          const err = await k.wait_event_interruptible(stream.wq, () => card.gone || stream.bufferBytes - (stream.appl - stream.hw) > 0 || !stream.running);
           if (err) return done || err;
+          if (card.gone) return done || -ENODEV;
           continue;
         }
         const off = stream.offsetOf(stream.appl);
@@ -161,6 +169,7 @@ function fileOps(card: Card): FileOperations {
     },
 
     read: async (_k, _file, buf: UserVA, count: number) => {
+      if (card.gone) return -ENODEV;
       const want = stream.config.width === 16 ? count & ~1 : count;
       if (want <= 0) return count === 0 ? 0 : -EINVAL;
       let flags = k.spin_lock_irqsave(stream.lock);
@@ -173,8 +182,9 @@ function fileOps(card: Card): FileOperations {
         const avail = stream.hw - stream.appl;
         if (avail > 0) break;
         k.spin_unlock_irqrestore(stream.lock, flags);
-        const err = await k.wait_event_interruptible(stream.wq, () => stream.hw - stream.appl > 0 || !stream.running);
+        const err = await k.wait_event_interruptible(stream.wq, () => card.gone || stream.hw - stream.appl > 0 || !stream.running);
         if (err) return err;
+        if (card.gone) return -ENODEV;
         flags = k.spin_lock_irqsave(stream.lock);
       }
       const off = stream.offsetOf(stream.appl);
@@ -189,6 +199,7 @@ function fileOps(card: Card): FileOperations {
     },
 
     unlocked_ioctl: async (_k, _file, cmd: number, arg: number) => {
+      if (card.gone) return -ENODEV;
       switch (cmd >>> 0) {
         case ISA_STREAM_DRAIN:
           return drain(card);
@@ -262,7 +273,7 @@ export const isaStreamDriver: IsaDriver = {
       return ret;
     }
     const stream = new Stream(k, base, ring, { dma8, dma16 }, { ...ISA_STREAM_DEFAULTS, autoinit: true, width: 8 });
-    const card: Card = { k, dev, base, irq, stream, misc: undefined as unknown as MiscDevice, open: false };
+    const card: Card = { k, dev, base, irq, stream, misc: undefined as unknown as MiscDevice, open: false, gone: false };
     (card as { misc: MiscDevice }).misc = { minor: MISC_DYNAMIC_MINOR, name: ISA_STREAM_NAME, fops: fileOps(card), parent: dev };
 
     const unwind = (err: number): number => {
@@ -287,7 +298,9 @@ export const isaStreamDriver: IsaDriver = {
     k.misc_deregister(card.misc);
     const flags = k.spin_lock_irqsave(card.stream.lock);
     card.stream.stop();
+    card.gone = true;
     k.spin_unlock_irqrestore(card.stream.lock, flags);
+    k.wake_up_interruptible(card.stream.wq);
     k.devm_free_irq(dev, card.irq, card);
     const [dma8, dma16] = dev.dmaChannels;
     k.free_dma(dma16!);
