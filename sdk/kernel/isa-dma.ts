@@ -1,8 +1,16 @@
 /** The ISA DMA API (asm/dma.h), programming the 8237 through its ports. */
 import type { IrqFlags } from "./types.js";
 
-/** @public */ export const DMA_MODE_READ = 0x44;
-/** @public */ export const DMA_MODE_WRITE = 0x48;
+/**
+ * Single mode, device → memory (the driver *reads* from the device: capture, disk read). The 8237
+ * calls this a "write transfer" (it writes memory). @public
+ */
+export const DMA_MODE_READ = 0x44;
+/**
+ * Single mode, memory → device (the driver *writes* to the device: playback, disk write). The
+ * 8237 calls this a "read transfer". @public
+ */
+export const DMA_MODE_WRITE = 0x48;
 /** @public */ export const DMA_MODE_CASCADE = 0xc0;
 /** @public */ export const DMA_AUTOINIT = 0x10;
 /** Highest address ISA DMA can reach (16 MiB). @public */
