@@ -1,7 +1,8 @@
 /**
- * The built-in drivers, published as `vdtb/drivers`. Placeholder until the first one lands.
+ * `vdtb/drivers`: the built-in drivers — `vfb` (fbdev-style framebuffer), `sgdma` (SG-DMA PCIe
+ * endpoint) and `isa-stream` (8237 ISA DMA streaming). Each imports only `vdtb/sdk`, like any
+ * third-party driver.
  * @packageDocumentation
  */
-
-/** Name of this entry point. @public */
-export const ENTRY_NAME = "vdtb/drivers";
+export * from "./vfb/index.js";
+export * from "./isa-stream/index.js";

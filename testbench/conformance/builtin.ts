@@ -1,0 +1,24 @@
+/**
+ * The built-in conformance registry: every built-in driver with the devices it drives, and every
+ * suite. `vdtb conformance` runs the hygiene suite for each driver plus the class suite its driver
+ * declares (`deviceClass`), across each suite's boards and variants.
+ */
+import { isaStream } from "../../devices/index.js";
+import { isaStreamDriver } from "../../drivers/index.js";
+import type { ConformanceSuite, ConformanceTarget } from "./plan.js";
+import { framebufferSuite, framebufferTargets } from "./suites/framebuffer.js";
+import { hygieneSuite } from "./suites/hygiene.js";
+import { isaStreamSuite } from "./suites/isa-stream.js";
+
+/** Every built-in suite. @public */
+export function builtinSuites(): ConformanceSuite[] {
+  return [hygieneSuite, framebufferSuite, isaStreamSuite] as ConformanceSuite[];
+}
+
+/** Every built-in driver with the devices it needs. @public */
+export function builtinTargets(): ConformanceTarget[] {
+  return [
+    ...framebufferTargets(),
+    { driver: isaStreamDriver, devices: () => [isaStream()], boards: ["pc", "pc32"] },
+  ];
+}
