@@ -27,4 +27,6 @@ export function linkReclaimers(dma: DmaApi, reclaimers: LeakReclaimers): void {
   reclaimers.register("dma-mapping", fn);
   reclaimers.register("dma-coherent", fn);
   reclaimers.register("dma-pool", fn);
+  // DMA-API debug reports mappings still pending at unbind, in the kernel's wording.
+  reclaimers.onDeviceUnbound((device, driver) => dma.onDeviceUnbound(device, driver));
 }

@@ -203,6 +203,7 @@ export class DriverCore implements KernelApiPart {
     this.bindings.delete(b.device);
     this.drvdata.delete(b.device.dev);
     this.facades.delete(this.ownerKey(b.owner));
+    this.reclaimers.deviceUnbound(b.device.name, b.driver.name);
     const stillBound = [...this.bindings.values()].some((o) => o.driver.name === b.driver.name);
     if (stillBound) return; // leaks are attributed per driver: checked when its last device goes
     const left = this.core.ledger.outstanding(b.driver.name);

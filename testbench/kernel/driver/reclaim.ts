@@ -13,6 +13,21 @@ export type LeakReclaimer = (entry: LedgerEntry) => boolean;
 @injectable()
 export class LeakReclaimers {
   private readonly byKind = new Map<ResourceKind, LeakReclaimer[]>();
+  private readonly unboundHooks: ((device: string, driver: string) => void)[] = [];
+
+  /**
+   * Run `fn` for every device unbound (after remove and devres, before the leak check), so a
+   * subsystem can report in its own wording what the device still holds (e.g. DMA-API debug's
+   * "pending DMA allocations while released from device").
+   */
+  onDeviceUnbound(fn: (device: string, driver: string) => void): void {
+    this.unboundHooks.push(fn);
+  }
+
+  /** Called by the driver core for each device it unbinds. @internal */
+  deviceUnbound(device: string, driver: string): void {
+    for (const fn of this.unboundHooks) fn(device, driver);
+  }
 
   /** Register a reclaimer for one resource kind (several may share a kind; the first that frees wins). */
   register(kind: ResourceKind, fn: LeakReclaimer): void {
