@@ -259,6 +259,7 @@ export const residueCase: IsaStreamCaseFn = async (kit) => {
   let last = -1;
   let lastHw = 0;
   let samples = 0;
+  const seen = new Set<number>();
   const end = msFor(kit, ring) * 1e6 + 4 * step;
   for (let t = 0; t < end; t += step) {
     const pos = await p.ioctl(fd, ISA_STREAM_GET_POS, 0);
@@ -272,9 +273,11 @@ export const residueCase: IsaStreamCaseFn = async (kit) => {
     last = pos;
     lastHw = hw;
     samples++;
+    seen.add(pos);
     await kit.advance(step);
   }
   check(samples > 8, `only ${samples} position samples`);
+  check(seen.size >= ring / block, `the position took only ${seen.size} distinct values over ${ring / block} blocks`);
   check(lastHw === ring, `hardware pointer ${lastHw} after playing the ${ring}-byte ring`);
   check((await p.close(fd)) === 0, "close failed");
   checkBytes(kit.card.playedBytes(), data, "played bytes");
