@@ -9,7 +9,8 @@
  * (SEGV_ACCERR); otherwise anonymous memory is demand paged (first read maps the shared zero
  * page read-only, first write allocates a zeroed page), a write to a read-only PTE of a private
  * mapping copies the page (COW), a file VMA calls `vm_ops.fault`, and a fault it cannot serve
- * (VM_FAULT_SIGBUS, or no fault handler) → SIGBUS (BUS_ADRERR).
+ * (VM_FAULT_SIGBUS, or no fault handler) → SIGBUS (BUS_ADRERR). A VMA orphaned by its driver's
+ * unbind (see orphan.ts) → SIGBUS (BUS_ADRERR) naming the driver and file.
  */
 import type { PgProt } from "../../../sdk/index.js";
 import { GFP_HIGHUSER, VM_EXEC, VM_FAULT_NOPAGE, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_READ, VM_SHARED, VM_WRITE, __GFP_ZERO } from "../../../sdk/index.js";
@@ -225,6 +226,8 @@ export class AddressSpace {
     if (write && (vma.vm_flags & VM_WRITE) === 0) return { signal: "SIGSEGV", code: SEGV_ACCERR, addr: va, cause: "write to read-only mapping", access };
     if (!write && (vma.vm_flags & VM_READ) === 0) return { signal: "SIGSEGV", code: SEGV_ACCERR, addr: va, cause: "read from a PROT_NONE mapping", access };
     const pageVa = Math.floor(va / PAGE) * PAGE;
+    // The device behind it is gone (its driver was unbound): nothing left to map, ever.
+    if (vma.orphaned !== null) return { signal: "SIGBUS", code: BUS_ADRERR, addr: va, cause: vma.orphaned, access };
     const pte = this.ptes.get(pageVa / PAGE);
     if (pte) {
       if (!write) {

@@ -24,6 +24,7 @@ import {
   MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MAP_SHARED, O_ACCMODE, O_RDONLY, O_RDWR, O_WRONLY,
   PROT_EXEC, PROT_READ, PROT_WRITE, VM_MAYEXEC, VM_MAYSHARE,
 } from "./uapi.js";
+import { fileRevoked } from "./orphan.js";
 import { Vma, type OpenFile } from "./vma.js";
 
 const PAGE = 4096;
@@ -86,7 +87,7 @@ export class Process {
       while (this.fds.has(fd)) fd++;
       if (fd >= MAX_FDS) return -EMFILE;
       const file: File = { private_data: node.misc ?? null, f_pos: 0, f_flags: flags, inode: node.inode };
-      const of: OpenFile = { file, node, refs: 1 };
+      const of: OpenFile = { file, node, refs: 1, boundAtOpen: this.sys.ownerBound(node.owner) };
       const openFop = node.fops.open;
       if (openFop) {
         const k = this.sys.facadeOf(node.owner);
@@ -125,6 +126,7 @@ export class Process {
       if (!of) return -EBADF;
       const mode = of.file.f_flags & O_ACCMODE;
       if (write ? mode === O_RDONLY : mode === O_WRONLY) return -EBADF;
+      if (fileRevoked(this.sys, of)) return -ENODEV;
       const fops = of.node.fops;
       const fop = write ? fops.write : fops.read;
       if (!fop) return -EINVAL;
@@ -143,6 +145,7 @@ export class Process {
     return this.syscall(async () => {
       const of = this.fds.get(fd);
       if (!of) return -EBADF;
+      if (fileRevoked(this.sys, of)) return -ENODEV;
       const fops = of.node.fops;
       const fop = fops.unlocked_ioctl;
       if (!fop) return -ENOTTY;
@@ -157,6 +160,7 @@ export class Process {
       const of = this.fds.get(fd);
       if (!of) return -EBADF;
       if (!(whence >= 0 && whence <= 4)) return -EINVAL;
+      if (fileRevoked(this.sys, of)) return -ENODEV;
       const fops = of.node.fops;
       const fop = fops.llseek;
       if (!fop) return -ESPIPE;
@@ -189,7 +193,7 @@ export class Process {
         if (mode === O_WRONLY) return -EACCES;
         if (shared && (prot & PROT_WRITE) !== 0 && mode !== O_RDWR) return -EACCES;
         if (shared && mode !== O_RDWR) vmFlags &= ~(VM_MAYWRITE | VM_SHARED);
-        if (!of.node.fops.mmap) return -ENODEV;
+        if (!of.node.fops.mmap || fileRevoked(this.sys, of)) return -ENODEV;
       }
       const taskSize = this.mm.taskSize;
       let start: number;

@@ -8,6 +8,9 @@
  * -EFAULT and the process is killed as Linux does after an oops in process context: its VMAs
  * are unmapped and its files closed, and every later syscall returns -ESRCH. An exception in a
  * `vm_ops->fault` handler is reported and the faulting access gets SIGBUS.
+ *
+ * Mappings and files left behind by an unbound driver are orphaned (see orphan.ts): no callback
+ * of that driver runs for them any more.
  */
 import { inject, injectable } from "tsyringe";
 import type { Kernel, VmFault } from "../../../sdk/index.js";
@@ -32,6 +35,7 @@ import type { CharDevices } from "../vfs/chrdev.js";
 import { AddressSpace, type AddressSpaceDeps } from "./address-space.js";
 import type { UserMmBackend } from "./backend.js";
 import { MmapChecks, hexVa } from "./mmap-checks.js";
+import { fileRevoked } from "./orphan.js";
 import { Process } from "./process.js";
 import type { OpenFile, Vma } from "./vma.js";
 
@@ -115,6 +119,13 @@ export class Processes {
     return this.byTask.get(this.sched.current()) ?? this.syncCurrent;
   }
   private syncCurrent: Process | null = null;
+
+  /**
+   * Whether `owner` is a live driver binding (the driver core's answer, wired by register.ts).
+   * Without a driver core no owner is a binding, so no file is ever revoked.
+   * @internal
+   */
+  ownerBound: (owner: Owner) => boolean = () => false;
 
   /** The facade a driver's fops get. */
   facadeOf(owner: Owner): Kernel {
@@ -211,7 +222,8 @@ export class Processes {
 
   /** Record a driver VMA in the ledger (detector 11 names it at unbind). */
   ledgerVma(vma: Vma, site: CallSite): void {
-    if (!vma.owner) return;
+    // An orphaned VMA's driver is gone: its entry was reported and reclaimed at unbind.
+    if (!vma.owner || vma.orphaned !== null) return;
     this.core.ledger.remove(vma.ledgerId);
     vma.ledgerId = this.core.ledger.add(
       "vma",
@@ -243,7 +255,7 @@ export class Processes {
     if (nv.open) nv.open.refs++;
     this.ledgerVma(vma, site);
     this.ledgerVma(nv, site);
-    const open = nv.vm_ops?.open;
+    const open = nv.orphaned === null ? nv.vm_ops?.open : undefined;
     if (open) this.callDriverSync(p, nv.owner, "vm_ops->open", () => open.call(nv.vm_ops, nv), undefined);
     return nv;
   }
@@ -265,19 +277,20 @@ export class Processes {
     for (const v of gone) await this.closeVma(p, v);
   }
 
-  /** `remove_vma`: vm_ops->close, ledger, file reference. */
+  /** `remove_vma`: vm_ops->close (not for an orphaned VMA, see orphan.ts), ledger, file reference. */
   async closeVma(p: Process, v: Vma): Promise<void> {
     v.live = false;
-    const close = v.vm_ops?.close;
+    const close = v.orphaned === null ? v.vm_ops?.close : undefined;
     if (close) this.callDriverSync(p, v.owner, "vm_ops->close", () => close.call(v.vm_ops, v), undefined);
     this.core.ledger.remove(v.ledgerId);
     v.ledgerId = 0;
     if (v.open) await this.putFile(p, v.open);
   }
 
-  /** `fput`: drop a file reference; the last one calls `release`. */
+  /** `fput`: drop a file reference; the last one calls `release` (unless the driver is gone). */
   async putFile(p: Process, of: OpenFile): Promise<void> {
     if (--of.refs > 0) return;
+    if (fileRevoked(this, of)) return;
     const release = of.node.fops.release;
     if (!release) return;
     const k = this.facadeOf(of.node.owner);

@@ -15,6 +15,8 @@ export interface OpenFile {
   readonly node: CharNode;
   /** References: fds pointing at it plus VMAs mapping it. `release` runs when it drops to 0. */
   refs: number;
+  /** The node's driver was a live binding at open (its fops return -ENODEV once it is gone). */
+  readonly boundAtOpen: boolean;
 }
 
 /** A VMA. @public */
@@ -41,6 +43,11 @@ export class Vma implements VmArea {
   settingUp = false;
   /** The address space it belongs to (set before the driver's mmap runs). @internal */
   space: AddressSpace | null = null;
+  /**
+   * Set when the driver that mapped it was unbound while the VMA was still mapped: its PTEs were
+   * zapped and every access now gets SIGBUS with this text; no vm_ops callback runs any more.
+   */
+  orphaned: string | null = null;
 
   constructor(start: number, end: number, pgoff: number, flags: number, prot: PgProt, open: OpenFile | null, owner: Owner | null, name: string | null = null) {
     this.vm_start = start as UserVA;
@@ -70,6 +77,8 @@ export class Vma implements VmArea {
     v.vm_ops = this.vm_ops;
     v.vm_private_data = this.vm_private_data;
     v.space = this.space;
+    v.orphaned = this.orphaned;
+    v.live = this.live;
     return v;
   }
 
