@@ -59,7 +59,7 @@ class TestPci implements VirtualDevice {
 async function boot(opts: { msix?: number; io?: boolean } = {}, board = "pc") {
   const dev = new TestPci(opts);
   const b = await bootDrivers({ board, devices: [dev] });
-  const pdev = b.dc.devices()[0]!.dev as PciDev;
+  const pdev = b.dc.devices().find((d) => d.dev.bus === "pci")!.dev as PciDev;
   return { ...b, dev, pdev, k: b.k({ driver: "tdrv", device: pdev.name }) };
 }
 

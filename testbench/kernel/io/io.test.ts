@@ -50,7 +50,7 @@ class PortDev implements VirtualDevice {
 async function mapped() {
   const dev = new IoDev();
   const b = await bootDrivers({ devices: [dev] });
-  const pdev = b.dc.devices()[0]!.dev as PciDev;
+  const pdev = b.dc.devices().find((d) => d.dev.bus === "pci")!.dev as PciDev;
   const k = b.k({ driver: "iodrv", device: pdev.name });
   k.pci_enable_device(pdev);
   k.pci_request_regions(pdev, "iodrv");
@@ -107,7 +107,7 @@ describe("MMIO accessors", () => {
 
   it("reports ioremap of a range nobody requested", async () => {
     const b = await bootDrivers({ devices: [new IoDev()] });
-    const pdev = b.dc.devices()[0]!.dev as PciDev;
+    const pdev = b.dc.devices().find((d) => d.dev.bus === "pci")!.dev as PciDev;
     const k = b.k({ driver: "sloppy", device: pdev.name });
     const p = k.ioremap(k.pci_resource_start(pdev, 0), 0x1000);
     expect(p).not.toBeNull();
