@@ -7,6 +7,8 @@
 import { describe, expect, it } from "vitest";
 import "../../testbench/vitest/index.js";
 import { planConformance, type PlannedCase } from "../../testbench/conformance/plan.js";
+import { runConformance } from "../../testbench/conformance/runner.js";
+import { hygieneSuite } from "../../testbench/conformance/suites/hygiene.js";
 import { sgdmaSuite, sgdmaTargets } from "../../testbench/conformance/suites/sgdma.js";
 import { Testbench } from "../../testbench/harness/testbench.js";
 
@@ -45,4 +47,14 @@ describe("sgdma conformance", () => {
       }
     });
   }
+});
+
+describe("sgdma hygiene", () => {
+  it("bind/unbind, fail-nth over probe and over the file operations, on pc, arm and pc32", async () => {
+    const plan = planConformance([sgdmaTargets()[0]!], [hygieneSuite], { seeds: [1] });
+    const run = await runConformance(plan);
+    const failed = run.cases.filter((c) => c.status === "failed");
+    expect(failed.map((c) => `${c.name}@${c.board}: ${c.diagnosis}`)).toEqual([]);
+    expect(run.cases.length).toBe(9);
+  });
 });
