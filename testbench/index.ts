@@ -59,6 +59,8 @@ export { readProc, PROC_FILES } from "./kernel/procfs/index.js";
 export type { ProcFile, ProcSource } from "./kernel/procfs/index.js";
 export { KernelOops } from "./kernel/oops.js";
 export { encodePng, decodePng, snapshotOf, pixelChecksum } from "./harness/png.js";
+export type { RgbaFrame, SnapshotSource } from "./harness/png.js";
+export type { HostedDevice } from "./kernel/bus/device-host.js";
 export * from "./conformance/plan.js";
 export * from "./conformance/results.js";
 export { runCase, runConformance, replayCommand } from "./conformance/runner.js";

@@ -54,7 +54,8 @@ export interface PciDeviceId {
 /** Device classes with a conformance suite. @public */
 export type DeviceClass = "framebuffer" | "sgdma" | "isa-stream" | "other";
 
-interface DriverBase<D extends Device> {
+/** What every driver has: a name, an optional device class, probe and remove. @public */
+export interface DriverBase<D extends Device> {
   /** Driver name, as in `/sys/bus/.../drivers/NAME` and dmesg. */
   readonly name: string;
   /** Which class suite the driver claims to pass (conformance registry). */
