@@ -143,8 +143,8 @@ function makeDriver(o: Resolved, hooks: SgdmaHooks): PciDriver {
     k.pci_set_master(pdev);
     r = setDmaMask(k, pdev, o.dmaBits, name);
     if (r) return r;
-    // Merged segments may be as long as one descriptor.
-    k.dma_set_max_seg_size(pdev, o.maxDescLen);
+    // The segment limit stays at the default 64 KiB (as XDMA leaves it): merged segments are
+    // short, and a descriptor is split only when maxDescLen is below that.
 
     const ringBytes = o.ringDescs * SgdmaDesc.size;
     const h2cRing = k.dmam_alloc_coherent(pdev, ringBytes, GFP_KERNEL);

@@ -83,4 +83,32 @@ describe("sgdma driver", () => {
     expect(tb).toBeClean();
     await tb.dispose();
   });
+
+  it("splits segments longer than maxDescLen, chains more descriptors than one adjacent block, and uses INTx when asked", async () => {
+    for (const opts of [{ maxDescLen: 1000 }, { irq: "intx" as const }, { maxDescLen: 300, ringDescriptors: 64 }]) {
+      for (const overrides of [{}, { iommu: true }]) {
+        const { tb, dev } = await boot("pc", overrides, opts);
+        await roundTrip(tb, dev, 70001, 4093, 5);
+        // The last read ran as one chain of pieces no longer than maxDescLen.
+        if (opts.maxDescLen === 1000) expect(dev.regs.get("C2H_COMPLETED_COUNT")).toBeGreaterThanOrEqual(Math.ceil(70001 / 1000));
+        if (opts.irq === "intx") {
+          const irq = Number(/1 vector \(irq (\d+)\)/.exec(tb.dmesg())?.[1]);
+          expect(irq).toBeLessThan(256); // a legacy line, not an MSI vector
+        }
+        await tb.unbindAll();
+        expect(tb).toBeClean();
+        await tb.dispose();
+      }
+    }
+  });
+
+  it("one MSI vector serves both engines", async () => {
+    const tb = await Testbench.boot({ board: "arm", devices: [sgdma({ msiVectors: 1 })], drivers: [sgdmaDriver()] });
+    const dev = tb.container.resolve(DEVICE_HOST).devices().find((h) => h.model.model === "sgdma")!.model as Sgdma;
+    expect(tb.dmesg()).toMatch(/1 vector/);
+    await roundTrip(tb, dev, 9000, 0, 3);
+    await tb.unbindAll();
+    expect(tb).toBeClean();
+    await tb.dispose();
+  });
 });
