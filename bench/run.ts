@@ -9,6 +9,10 @@ import { MetricRegistry, msPerRun, nsPerOp, sink } from "./harness.js";
 import { Testbench, bootSoc } from "../testbench/index.js";
 import { PteFlag } from "../testbench/soc/pagetable.js";
 import type { Cpu } from "../testbench/soc/cpu.js";
+import { mmioMetrics } from "./metrics/mmio.js";
+import { kmallocMetrics } from "./metrics/kmalloc.js";
+import { userStore32Mmap } from "./user-mmap.js";
+import { conformanceAllSeconds } from "./metrics/conformance.js";
 
 const quick = process.argv.includes("--quick");
 const opts = quick ? { warmup: 2, samples: 7, sampleMs: 40 } : { warmup: 5, samples: 21, sampleMs: 150 };
@@ -179,6 +183,10 @@ async function main(): Promise<void> {
   reg.add("boot_ms", await bootMs(), "ms");
   reg.add("boot_soc_ms", await bootSocMs(), "ms");
   reg.add("rss_mb_4gib_idle", rss4GiB(), "MB");
+  await mmioMetrics(reg, opts);
+  reg.add("user_store32_mmap_ns", await userStore32Mmap(opts), "ns", "raw_dataview_write_ns");
+  await kmallocMetrics(reg, quick);
+  reg.add("conformance_all_s", await conformanceAllSeconds(), "s");
   console.log(reg.table());
   console.log(`(${((Date.now() - t0) / 1000).toFixed(1)} s${quick ? ", --quick" : ""}; medians of per-sample process CPU time, so load from other processes does not inflate them)`);
   const out = resolve(process.cwd(), "bench/results.json");
