@@ -259,7 +259,8 @@ export class MmApi implements KernelApiPart {
     if (size > KMALLOC_MAX_CACHE_SIZE) {
       const pages = Math.ceil(size / PAGE);
       let order = 0;
-      while (1 << order < pages) order++;
+      // 2 ** order, not 1 << order: a size past 2^43 bytes would wrap the shift and loop forever.
+      while (order <= MAX_ORDER && 2 ** order < pages) order++;
       if (order > MAX_ORDER) {
         mm.warnAllocFailure(gfp, order);
         return null;

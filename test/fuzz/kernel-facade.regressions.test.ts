@@ -1,0 +1,29 @@
+/**
+ * Focused regressions for what the kernel-facade fuzz (kernel-facade.fuzz.test.ts) found: each
+ * bad call must become an errno, NULL, a report or a KernelOops, never a hang or a host exception.
+ */
+import { describe, expect, it } from "vitest";
+import { vfb } from "../../devices/index.js";
+import { GFP_KERNEL } from "../../sdk/index.js";
+import type { Kernel, PciDev } from "../../sdk/index.js";
+import { Testbench } from "../../testbench/index.js";
+
+async function rig(): Promise<{ tb: Testbench; k: Kernel; pdev: PciDev }> {
+  let bound: { k: Kernel; pdev: PciDev } | undefined;
+  const tb = await Testbench.boot({
+    board: "pc",
+    devices: [vfb()],
+    drivers: [{ bus: "pci", name: "fuzz", idTable: [{ vendor: 0x1234, device: 0x1111 }], probe: (k, pdev) => ((bound = { k, pdev }), 0), remove: () => undefined }],
+  });
+  return { tb, ...bound! };
+}
+
+describe("kernel facade regressions from the fuzz", () => {
+  it("kmalloc/krealloc of a size past 2^43 bytes fail with NULL instead of looping forever", async () => {
+    const { tb, k } = await rig();
+    expect(k.kmalloc(0x7f00_0000_0000, GFP_KERNEL)).toBeNull();
+    expect(k.krealloc(null, 0x7f00_0000_0000, GFP_KERNEL)).toBeNull();
+    expect(k.kmalloc(Infinity, GFP_KERNEL)).toBeNull();
+    await tb.dispose();
+  });
+});
