@@ -26,4 +26,11 @@ describe("kernel facade regressions from the fuzz", () => {
     expect(k.kmalloc(Infinity, GFP_KERNEL)).toBeNull();
     await tb.dispose();
   });
+
+  it("dma_alloc_coherent of a huge size fails with NULL instead of looping forever", async () => {
+    const { tb, k, pdev } = await rig();
+    expect(k.dma_alloc_coherent(pdev, 2 ** 53 - 1, GFP_KERNEL)).toBeNull();
+    expect(k.dma_alloc_coherent(pdev, Infinity, GFP_KERNEL)).toBeNull();
+    await tb.dispose();
+  });
 });

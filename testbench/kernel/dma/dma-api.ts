@@ -771,7 +771,8 @@ export class DmaApi implements KernelApiPart {
     if (this.core.faults.shouldFail("dma-alloc", owner.driver, site)) return null;
     const pages = Math.ceil(size / PAGE);
     let order = 0;
-    while (1 << order < pages) order++;
+    // 2 ** order, not 1 << order: a huge size would wrap the shift and loop forever.
+    while (order <= 10 && 2 ** order < pages) order++;
     if (order > 10) {
       this.warn(owner, dev, `${api}: ${size} bytes is more than the page allocator's largest block`, site);
       return null;
