@@ -16,4 +16,4 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
 apt-get install -y --no-install-recommends chromium
-"$chromium" --version
+echo "setup-browser: installed $(dpkg-query -W -f='${Package} ${Version}' chromium) at $chromium"
