@@ -13,6 +13,7 @@ import { mmioMetrics } from "./metrics/mmio.js";
 import { kmallocMetrics } from "./metrics/kmalloc.js";
 import { userStore32Mmap } from "./user-mmap.js";
 import { conformanceAllSeconds } from "./metrics/conformance.js";
+import { dmaMetrics } from "./metrics/dma.js";
 
 const quick = process.argv.includes("--quick");
 const opts = quick ? { warmup: 2, samples: 7, sampleMs: 40 } : { warmup: 5, samples: 21, sampleMs: 150 };
@@ -186,6 +187,7 @@ async function main(): Promise<void> {
   await mmioMetrics(reg, opts);
   reg.add("user_store32_mmap_ns", await userStore32Mmap(opts), "ns", "raw_dataview_write_ns");
   await kmallocMetrics(reg, quick);
+  await dmaMetrics(reg, quick);
   reg.add("conformance_all_s", await conformanceAllSeconds(), "s");
   console.log(reg.table());
   console.log(`(${((Date.now() - t0) / 1000).toFixed(1)} s${quick ? ", --quick" : ""}; medians of per-sample process CPU time, so load from other processes does not inflate them)`);

@@ -6,3 +6,4 @@
  */
 export * from "./vfb/index.js";
 export * from "./isa-stream/index.js";
+export * from "./sgdma/index.js";

@@ -9,16 +9,18 @@ import type { ConformanceSuite, ConformanceTarget } from "./plan.js";
 import { framebufferSuite, framebufferTargets } from "./suites/framebuffer.js";
 import { hygieneSuite } from "./suites/hygiene.js";
 import { isaStreamSuite } from "./suites/isa-stream.js";
+import { sgdmaSuite, sgdmaTargets } from "./suites/sgdma.js";
 
 /** Every built-in suite. @public */
 export function builtinSuites(): ConformanceSuite[] {
-  return [hygieneSuite, framebufferSuite, isaStreamSuite] as ConformanceSuite[];
+  return [hygieneSuite, framebufferSuite, sgdmaSuite, isaStreamSuite] as ConformanceSuite[];
 }
 
 /** Every built-in driver with the devices it needs. @public */
 export function builtinTargets(): ConformanceTarget[] {
   return [
     ...framebufferTargets(),
+    ...sgdmaTargets(),
     { driver: isaStreamDriver, devices: () => [isaStream()], boards: ["pc", "pc32"] },
   ];
 }
