@@ -144,10 +144,14 @@ export class DmaApi implements KernelApiPart {
     this.phys = new CpuPhys(ram, dcache);
     this.storeBuffer = new StoreBuffer(board.weakOrdering);
     this.detectors = new DmaDetectors(core, board, dcache, ram, iommu, this.tracker, this.devices, this.phys, this.storeBuffer);
-    ordering.onBarrier((kind) => {
-      if (kind !== "rmb" && kind !== "dma_rmb") this.storeBuffer.barrier();
-    });
-    if (typeof ordering.onMmioWrite === "function") ordering.onMmioWrite((relaxed) => this.storeBuffer.mmioWrite(relaxed));
+    // Without weak ordering the store buffer never holds anything: no listener, so barriers and
+    // MMIO writes stay a counter bump.
+    if (this.storeBuffer.enabled) {
+      ordering.onBarrier((kind) => {
+        if (kind !== "rmb" && kind !== "dma_rmb") this.storeBuffer.barrier();
+      });
+      if (typeof ordering.onMmioWrite === "function") ordering.onMmioWrite((relaxed) => this.storeBuffer.mmioWrite(relaxed));
+    }
     this.swiotlb = new Swiotlb(
       {
         allocArea: (order) => {

@@ -37,12 +37,15 @@ export class StoreBuffer {
 
   /** A barrier: everything pending becomes visible. */
   barrier(): void {
+    // Setting an array's length is a runtime call even when it is already 0: skip the empty case.
+    if (this.pending.length === 0) return;
     this.drained += this.pending.length;
     this.pending.length = 0;
   }
 
   /** An MMIO write; a relaxed one does not order the pending stores. */
   mmioWrite(relaxed: boolean): void {
+    if (this.pending.length === 0) return;
     if (!relaxed) return this.barrier();
     for (const p of this.pending) p.doorbellRelaxed = true;
   }

@@ -79,7 +79,7 @@ export class IoAccessors implements KernelApiPart {
 
   /** One MMIO store; `ordered` runs the write barrier first (non-relaxed forms). */
   write(owner: Owner, value: number, addr: number, size: number, op: string, ordered: boolean): void {
-    if (ordered) this.ordering.barrier("wmb");
+    if (ordered) this.ordering.wmb();
     const bus = this.bus;
     const before = bus.guestErrors;
     try {
@@ -331,7 +331,7 @@ export class IoAccessors implements KernelApiPart {
         this.pollTimeoutAtomic(owner, a, cond, delayUs, timeoutUs),
       mb: () => ord.barrier("mb"),
       rmb: () => ord.barrier("rmb"),
-      wmb: () => ord.barrier("wmb"),
+      wmb: () => ord.wmb(),
       dma_wmb: () => ord.barrier("dma_wmb"),
       dma_rmb: () => ord.barrier("dma_rmb"),
       inb: (p: IoPort) => this.portIn(owner, p, 1, "inb"),
