@@ -181,6 +181,9 @@ export const GuestAccess = {
   BAD_SIZE: -2,
 } as const;
 
+const UNMAPPED = GuestAccess.UNMAPPED;
+const BAD_SIZE = GuestAccess.BAD_SIZE;
+
 /** Hook run on a guest read: returns the value the guest sees (e.g. a live counter). @public */
 export type ReadHook = (stored: number) => number;
 /** Hook run after a guest write was applied: `value` is the new stored value, `written` the raw data. @public */
@@ -197,9 +200,32 @@ export class RegisterFile<T extends RegisterDefs = RegisterDefs> {
   private readonly readHooks: (ReadHook | undefined)[];
   private readonly writeHooks: (WriteHook | undefined)[];
   private readonly index: Readonly<Record<string, number>>;
+  // The map's decode tables as own fields: the map is a frozen object literal (its shape varies
+  // between blocks), so reading them through it on every guest access costs several lookups.
+  private readonly blockSize: number;
+  private readonly slotByOffset: Int16Array;
+  private readonly mRw: Uint32Array;
+  private readonly mW1c: Uint32Array;
+  private readonly mW1s: Uint32Array;
+  private readonly mRc: Uint32Array;
+  private readonly mHidden: Uint32Array;
+  private readonly mSizes: Uint8Array;
+  private readonly mOffset: Int32Array;
+  private readonly mBytes: Uint8Array;
 
   constructor(map: RegisterMap<T>) {
     this.map = map;
+    this.blockSize = map.size;
+    this.slotByOffset = map.slotByOffset;
+    const m = map.masks;
+    this.mRw = m.rw;
+    this.mW1c = m.w1c;
+    this.mW1s = m.w1s;
+    this.mRc = m.rc;
+    this.mHidden = m.hidden;
+    this.mSizes = m.allowedSizes;
+    this.mOffset = m.offset;
+    this.mBytes = m.bytes;
     this.values = new Uint32Array(map.names.length);
     this.readHooks = new Array<ReadHook | undefined>(map.names.length).fill(undefined);
     this.writeHooks = new Array<WriteHook | undefined>(map.names.length).fill(undefined);
@@ -273,13 +299,13 @@ export class RegisterFile<T extends RegisterDefs = RegisterDefs> {
   guestRead(offset: number, size: AccessSize): number {
     const i = this.locate(offset, size);
     if (i < 0) return i;
-    const m = this.map.masks;
     const stored = this.values[i]!;
     const hook = this.readHooks[i];
-    const visible = (hook ? hook(stored) : stored) & ~m.hidden[i]!;
-    if (m.rc[i]!) this.values[i] = (this.values[i]! & ~m.rc[i]!) >>> 0;
+    const visible = (hook ? hook(stored) : stored) & ~this.mHidden[i]!;
+    const rc = this.mRc[i]!;
+    if (rc !== 0) this.values[i] = (this.values[i]! & ~rc) >>> 0;
     if (size === 4) return visible >>> 0;
-    const shift = (offset - m.offset[i]!) * 8;
+    const shift = (offset - this.mOffset[i]!) * 8;
     return ((visible >>> shift) & widthMask(size * 8)) >>> 0;
   }
 
@@ -290,18 +316,19 @@ export class RegisterFile<T extends RegisterDefs = RegisterDefs> {
   guestWrite(offset: number, size: AccessSize, data: number): number {
     const i = this.locate(offset, size);
     if (i < 0) return i;
-    const m = this.map.masks;
-    const shift = (offset - m.offset[i]!) * 8;
+    const shift = (offset - this.mOffset[i]!) * 8;
     const lane = size === 4 ? 0xffffffff : (widthMask(size * 8) << shift) >>> 0;
     const written = ((data << shift) & lane) >>> 0;
     const old = this.values[i]!;
+    const rw = this.mRw[i]!;
     let next = old;
-    next = (next & ~(m.rw[i]! & lane)) | (written & m.rw[i]!);
-    next &= ~(written & m.w1c[i]!);
-    next |= written & m.w1s[i]!;
-    this.values[i] = next >>> 0;
+    next = (next & ~(rw & lane)) | (written & rw);
+    next &= ~(written & this.mW1c[i]!);
+    next |= written & this.mW1s[i]!;
+    const stored = next >>> 0;
+    this.values[i] = stored;
     const hook = this.writeHooks[i];
-    if (hook) hook(this.values[i]!, old, written);
+    if (hook) hook(stored, old, written);
     return 0;
   }
 
@@ -321,15 +348,13 @@ export class RegisterFile<T extends RegisterDefs = RegisterDefs> {
   }
 
   private locate(offset: number, size: AccessSize): number {
-    const map = this.map;
-    if (!(offset >= 0 && offset < map.size)) return GuestAccess.UNMAPPED;
-    const i = map.slotByOffset[offset]!;
-    if (i < 0) return GuestAccess.UNMAPPED;
-    const m = map.masks;
-    if ((m.allowedSizes[i]! & size) === 0) return GuestAccess.BAD_SIZE;
-    const rel = offset - m.offset[i]!;
+    if (!(offset >= 0 && offset < this.blockSize)) return UNMAPPED;
+    const i = this.slotByOffset[offset]!;
+    if (i < 0) return UNMAPPED;
+    if ((this.mSizes[i]! & size) === 0) return BAD_SIZE;
+    const rel = offset - this.mOffset[i]!;
     // Naturally aligned and inside the register (sizes are powers of two).
-    if ((rel & (size - 1)) !== 0 || rel + size > m.bytes[i]!) return GuestAccess.BAD_SIZE;
+    if ((rel & (size - 1)) !== 0 || rel + size > this.mBytes[i]!) return BAD_SIZE;
     return i;
   }
 

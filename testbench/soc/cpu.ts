@@ -62,6 +62,11 @@ export class Cpu {
   private readonly tlbPageBase: Float64Array;
   private readonly tlbSetMask: number;
   private readonly tlbWays: number;
+  private readonly tlbIoKey: Float64Array;
+  private readonly tlbAttr: Int32Array;
+  private readonly tlbStats: Float64Array;
+  private readonly tlbViewBase: Float64Array;
+  private readonly tlbRegion: (BusRegion | null)[];
   /**
    * Way prediction per TLB entry and line of its page: the data-cache index that last held the
    * line (-1 unknown). Only a hint, validated against the cache tag; a stale one just misses.
@@ -96,6 +101,11 @@ export class Cpu {
     this.tlbPageBase = tlb.pageBase;
     this.tlbSetMask = tlb.setMask;
     this.tlbWays = tlb.ways;
+    this.tlbIoKey = tlb.ioKey;
+    this.tlbAttr = tlb.attr;
+    this.tlbStats = tlb.stats;
+    this.tlbViewBase = tlb.viewBase;
+    this.tlbRegion = tlb.region;
     this.lineHint = new Int32Array(tlb.sets * tlb.ways * this.linesPerPage).fill(-1);
     this.dcTag = dcache.tag;
     this.dcStamp = dcache.stamp;
@@ -163,6 +173,9 @@ export class Cpu {
         return this.dcData.getUint32((i << this.lineShift) + inLine, true);
       }
     }
+    // Device registers (readl): an MMIO entry of this page goes straight to the bus dispatch.
+    const io = this.ioEntry(vpn, k, kg, this.readBit);
+    if (io >= 0 && off <= PAGE - 4) return this.bus.mmioRead(this.tlbRegion[io]!, this.tlbViewBase[io]! + off, 4);
     return this.load32Slow(va, off);
   }
 
@@ -189,6 +202,8 @@ export class Cpu {
         return;
       }
     }
+    const io = this.ioEntry(vpn, k, kg, this.writeBit);
+    if (io >= 0 && off <= PAGE - 4) return this.bus.mmioWrite(this.tlbRegion[io]!, this.tlbViewBase[io]! + off, 4, value);
     this.store32Slow(va, off, value);
   }
 
@@ -316,6 +331,25 @@ export class Cpu {
   }
 
   // ---- slow paths ---------------------------------------------------------------------
+
+  /**
+   * The TLB entry mapping page `vpn` (lookup keys `k`, `kg`) to an MMIO region with permission `bit` in this mode (a hit,
+   * counted as {@link Tlb.probe} would), or -1: then the general path decides.
+   */
+  private ioEntry(vpn: number, k: number, kg: number, bit: number): number {
+    const keys = this.tlbIoKey;
+    let e = (vpn & this.tlbSetMask) * this.tlbWays;
+    const end = e + this.tlbWays;
+    for (; e < end; e++) {
+      const t = keys[e];
+      if (t === k || t === kg) {
+        if ((this.tlbAttr[e]! & bit) === 0) return -1;
+        this.tlbStats[0]++;
+        return e;
+      }
+    }
+    return -1;
+  }
 
   private entryFor(va: number, vpn: number, access: Access): number {
     const tlb = this.tlb;

@@ -37,7 +37,7 @@ const KEY_GLOBAL = 0xffff;
  */
 const NO_KEY = 0.5;
 // Plain numeric copies for insert (module-level numbers fold; object property loads do not).
-const KIND_MASK = TlbAttr.KindMask, KIND_CACHED = TlbAttr.KindCached;
+const KIND_MASK = TlbAttr.KindMask, KIND_CACHED = TlbAttr.KindCached, KIND_IO = TlbAttr.KindIo;
 const A_KR = TlbAttr.KernelRead, A_KW = TlbAttr.KernelWrite, A_UR = TlbAttr.UserRead, A_UW = TlbAttr.UserWrite;
 
 /** A linked hit counter (see {@link Tlb.addHitSource}). @internal */
@@ -106,6 +106,12 @@ export class Tlb {
   private readonly fk1: Float64Array;
   private readonly fk2: Float64Array;
   private readonly fk3: Float64Array;
+  /**
+   * I/O keys: the entry's key when it maps an MMIO region (KindIo with a region), else NO_KEY.
+   * The CPU's slow path finds device registers with one compare per way and then checks `attr`.
+   * @internal
+   */
+  readonly ioKey: Float64Array;
   /** Physical address of the 4 KiB page. @internal */ readonly pageBase: Float64Array;
   /** Data view of the backing (RAM slab or device memory), null for I/O. @internal */ readonly view: (DataView | null)[];
   /** Byte offset of the page inside `view`, or of the page inside the MMIO region. @internal */ readonly viewBase: Float64Array;
@@ -124,6 +130,7 @@ export class Tlb {
     this.fk2 = new Float64Array(n).fill(NO_KEY);
     this.fk3 = new Float64Array(n).fill(NO_KEY);
     this.fastKey = [this.fk0, this.fk1, this.fk2, this.fk3];
+    this.ioKey = new Float64Array(n).fill(NO_KEY);
     this.attr = new Int32Array(n);
     this.pageBase = new Float64Array(n);
     this.viewBase = new Float64Array(n);
@@ -184,6 +191,7 @@ export class Tlb {
     this.fk1[slot] = (fast & A_KW) !== 0 ? key : NO_KEY;
     this.fk2[slot] = (fast & A_UR) !== 0 ? key : NO_KEY;
     this.fk3[slot] = (fast & A_UW) !== 0 ? key : NO_KEY;
+    this.ioKey[slot] = region !== null && (attr & KIND_MASK) === KIND_IO ? key : NO_KEY;
     this.pageBase[slot] = pageBase;
     this.view[slot] = view;
     this.viewBase[slot] = viewBase;
@@ -199,6 +207,7 @@ export class Tlb {
     this.fk1.fill(NO_KEY);
     this.fk2.fill(NO_KEY);
     this.fk3.fill(NO_KEY);
+    this.ioKey.fill(NO_KEY);
     this.view.fill(null);
     this.region.fill(null);
     this.noteFlush(0, 0, "flush-all");
@@ -258,7 +267,7 @@ export class Tlb {
 
   private drop(i: number): void {
     this.key[i] = NO_KEY;
-    this.fk0[i] = this.fk1[i] = this.fk2[i] = this.fk3[i] = NO_KEY;
+    this.fk0[i] = this.fk1[i] = this.fk2[i] = this.fk3[i] = this.ioKey[i] = NO_KEY;
     this.view[i] = null;
     this.region[i] = null;
   }
