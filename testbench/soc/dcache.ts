@@ -16,6 +16,10 @@ import { BOARD, TRACE } from "./tokens.js";
  */
 export const NO_LINE = -0.5;
 
+/** Buckets of the per-page valid-line summary (a power of two; collisions only cost a probe). */
+const PAGE_BUCKETS = 4096;
+const SUMMARY_PAGE = 4096;
+
 /**
  * The data cache. Tag/data arrays are public (internal) so the CPU's hit path reads them directly.
  * @public
@@ -65,6 +69,13 @@ export class DataCache {
   /** @internal */ readonly dataView: DataView;
   private readonly backView: (DataView | null)[];
   private readonly backOff: Float64Array;
+  /**
+   * Valid lines per physical page, hashed into `PAGE_BUCKETS` buckets: a device access to a
+   * page whose bucket is 0 holds no cached line, so snooping skips it without probing the sets.
+   */
+  private readonly pageLines = new Int32Array(PAGE_BUCKETS);
+  /** Lines per 4 KiB page (at least 1). */
+  private readonly linesPerPage: number;
 
   constructor(@inject(BOARD) board: BoardConfig, @inject(TRACE) private readonly trace: TraceRing) {
     const g = board.dcache;
@@ -84,6 +95,12 @@ export class DataCache {
     this.dataView = new DataView(this.data.buffer);
     this.backView = new Array<DataView | null>(n).fill(null);
     this.backOff = new Float64Array(n);
+    this.linesPerPage = Math.max(1, SUMMARY_PAGE / g.lineSize);
+  }
+
+  /** Summary bucket of the page holding physical line `line`. */
+  private bucketOf(line: number): number {
+    return Math.floor(line / this.linesPerPage) & (PAGE_BUCKETS - 1);
   }
 
   /** Index of the line holding physical line number `line`, or -1 (counts a hit and updates LRU; misses are counted by fill). */
@@ -124,7 +141,11 @@ export class DataCache {
       if (this.stamp[i]! < this.stamp[v]!) v = i;
     }
     this.stats[1]++;
-    if (this.tag[v] !== NO_LINE && this.dirty[v] !== 0) this.writeBack(v);
+    if (this.tag[v] !== NO_LINE) {
+      if (this.dirty[v] !== 0) this.writeBack(v);
+      this.pageLines[this.bucketOf(this.tag[v]!)]--;
+    }
+    this.pageLines[this.bucketOf(line)]++;
     this.tag[v] = line;
     this.dirty[v] = 0;
     this.stats[3]++;
@@ -192,6 +213,7 @@ export class DataCache {
 
   /** Coherent device read: overlay dirty cached bytes of `[pa, pa+dst.length)` onto `dst`. @internal */
   snoopRead(pa: number, dst: Uint8Array): void {
+    if (!this.mayHold(pa, dst.length)) return;
     const ls = this.lineSize;
     this.forRange(pa, dst.length, (i) => {
       if (this.dirty[i] === 0) return;
@@ -204,6 +226,7 @@ export class DataCache {
 
   /** Coherent device write: update cached copies of `[pa, pa+src.length)` (dirty state kept). @internal */
   snoopWrite(pa: number, src: Uint8Array): void {
+    if (!this.mayHold(pa, src.length)) return;
     const ls = this.lineSize;
     this.forRange(pa, src.length, (i) => {
       const lineBase = this.tag[i]! * ls;
@@ -224,6 +247,7 @@ export class DataCache {
   }
 
   private drop(i: number): void {
+    if (this.tag[i] !== NO_LINE) this.pageLines[this.bucketOf(this.tag[i]!)]--;
     this.tag[i] = NO_LINE;
     this.dirty[i] = 0;
     this.backView[i] = null;
@@ -241,10 +265,32 @@ export class DataCache {
       }
       return;
     }
-    for (let line = first; line <= last; line++) {
-      const i = this.peek(line);
-      if (i >= 0) fn(i);
+    // Line by line, skipping whole pages that hold no cached line.
+    const lpp = this.linesPerPage;
+    for (let line = first; line <= last; ) {
+      const pageEnd = Math.min(last, (Math.floor(line / lpp) + 1) * lpp - 1);
+      if (this.pageLines[this.bucketOf(line)] !== 0) {
+        for (let l = line; l <= pageEnd; l++) {
+          const i = this.peek(l);
+          if (i >= 0) fn(i);
+        }
+      }
+      line = pageEnd + 1;
     }
+  }
+
+  /**
+   * False when no line of `[pa, pa+len)` can be cached (every page's summary bucket is empty);
+   * true otherwise, and for long ranges (not worth the test).
+   */
+  private mayHold(pa: number, len: number): boolean {
+    if (len <= 0) return false;
+    const lpp = this.linesPerPage;
+    const first = Math.floor(Math.floor(pa / this.lineSize) / lpp);
+    const last = Math.floor(Math.floor((pa + len - 1) / this.lineSize) / lpp);
+    if (last - first >= 16) return true;
+    for (let p = first; p <= last; p++) if (this.pageLines[p & (PAGE_BUCKETS - 1)] !== 0) return true;
+    return false;
   }
 
   private note(pa: number, len: number, what: string): void {
