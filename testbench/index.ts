@@ -24,7 +24,8 @@ export { Mmu } from "./soc/mmu.js";
 export { Tlb, MAX_ASID } from "./soc/tlb.js";
 export { DataCache } from "./soc/dcache.js";
 export { Cpu } from "./soc/cpu.js";
-export { DeviceMemoryPort, DmaStatus } from "./soc/device-port.js";
+// The memory side of device DMA has its own status; device models use the SDK's DmaStatus.
+export { DeviceMemoryPort, DmaStatus as MemoryPortStatus } from "./soc/device-port.js";
 export { Iommu, IOMMU_FAULT } from "./soc/iommu.js";
 export type { IommuFaultCause, IommuFaultRecord } from "./soc/iommu.js";
 export { InterruptController, IRQ_LINES, IRQ_VECTOR_BASE } from "./soc/irq.js";
@@ -66,3 +67,7 @@ export * from "./conformance/results.js";
 export { runCase, runConformance, replayCommand } from "./conformance/runner.js";
 export type { RunOptions, ConformanceTestbench } from "./conformance/runner.js";
 export { hygieneSuite, HYGIENE_MAX_CALLS } from "./conformance/suites/hygiene.js";
+export { framebufferSuite, framebufferTargets } from "./conformance/suites/framebuffer.js";
+export { sgdmaSuite, sgdmaTargets } from "./conformance/suites/sgdma.js";
+export { isaStreamSuite } from "./conformance/suites/isa-stream.js";
+export { builtinSuites, builtinTargets } from "./conformance/builtin.js";

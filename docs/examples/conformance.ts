@@ -16,7 +16,7 @@ export const csumTarget: ConformanceTarget = {
   devices: () => [csum()],
   // The hygiene suite runs this under fail-nth: a failed syscall is fine, a wrong answer is not.
   exercise: async (tb) => {
-    const sum = await sumOnDevice(tb as Testbench, new Uint8Array([7, 8, 9]));
+    const sum = await sumOnDevice(tb, new Uint8Array([7, 8, 9]));
     if (sum >= 0 && sum !== 24) throw new Error(`wrong sum ${sum}`);
   },
 };
@@ -43,7 +43,7 @@ export const csumSuite: ConformanceSuite<Testbench> = {
 
 /** Plan, shard, run, render. Returns the counts and the three reports as text. */
 export async function runCsumConformance(shard?: { index: number; count: number }) {
-  let plan = planConformance([csumTarget], [hygieneSuite, csumSuite] as ConformanceSuite[], { seeds: [1, 2] });
+  let plan = planConformance([csumTarget], [hygieneSuite, csumSuite], { seeds: [1, 2] });
   const total = plan.length;
   if (shard) plan = shardPlan(plan, shard.index, shard.count);
   const run = await runConformance(plan, shard ? { shard } : {});

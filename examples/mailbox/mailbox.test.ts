@@ -41,7 +41,7 @@ describe("examples/mailbox", () => {
       devices: () => [mailbox()],
       exercise: async (tb) => {
         // Tolerant: under fault injection a syscall may fail with an errno; that is fine.
-        await roundTrip(tb as Testbench, 7);
+        await roundTrip(tb, 7);
       },
     };
     const plan = planConformance([target], [hygieneSuite], { seeds: [1] }).filter((p) => p.board !== "pc32");

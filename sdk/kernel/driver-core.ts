@@ -52,7 +52,8 @@ export interface PciDeviceId {
 /** @public */ export const PCI_ANY_ID = 0xffffffff;
 
 /** Device classes with a conformance suite. @public */
-export type DeviceClass = "framebuffer" | "sgdma" | "isa-stream" | "other";
+// `string & {}` keeps the built-in names as suggestions while allowing a plugin's own class.
+export type DeviceClass = "framebuffer" | "sgdma" | "isa-stream" | "other" | (string & {});
 
 /** What every driver has: a name, an optional device class, probe and remove. @public */
 export interface DriverBase<D extends Device> {

@@ -5,6 +5,7 @@
  */
 import { isaStream } from "../../devices/index.js";
 import { isaStreamDriver } from "../../drivers/index.js";
+import type { Testbench } from "../harness/testbench.js";
 import type { ConformanceSuite, ConformanceTarget } from "./plan.js";
 import { framebufferSuite, framebufferTargets } from "./suites/framebuffer.js";
 import { hygieneSuite } from "./suites/hygiene.js";
@@ -12,12 +13,12 @@ import { isaStreamSuite } from "./suites/isa-stream.js";
 import { sgdmaSuite, sgdmaTargets } from "./suites/sgdma.js";
 
 /** Every built-in suite. @public */
-export function builtinSuites(): ConformanceSuite[] {
-  return [hygieneSuite, framebufferSuite, sgdmaSuite, isaStreamSuite] as ConformanceSuite[];
+export function builtinSuites(): ConformanceSuite<Testbench>[] {
+  return [hygieneSuite, framebufferSuite, sgdmaSuite, isaStreamSuite];
 }
 
 /** Every built-in driver with the devices it needs. @public */
-export function builtinTargets(): ConformanceTarget[] {
+export function builtinTargets(): ConformanceTarget<Testbench>[] {
   return [
     ...framebufferTargets(),
     ...sgdmaTargets(),

@@ -5,6 +5,7 @@
  * disjoint and together cover the plan exactly.
  */
 import type { BoardConfig } from "../harness/board.js";
+import type { Testbench } from "../harness/testbench.js";
 import type { DeviceClass, Driver, VirtualDevice } from "../../sdk/index.js";
 import { caseId } from "./results.js";
 
@@ -12,17 +13,17 @@ import { caseId } from "./results.js";
 export type Variant = Readonly<Record<string, string | number | boolean>>;
 
 /** What a case gets when it runs. @public */
-export interface CaseContext<TB = unknown> {
+export interface CaseContext<TB = Testbench> {
   /** The booted testbench (devices plugged, drivers registered, not yet bound). */
   readonly tb: TB;
-  readonly target: ConformanceTarget;
+  readonly target: ConformanceTarget<TB>;
   readonly board: string;
   readonly seed: number;
   readonly variant: Variant;
 }
 
 /** One case of a suite: it throws (an assertion error) to fail. @public */
-export interface ConformanceCase<TB = unknown> {
+export interface ConformanceCase<TB = Testbench> {
   readonly name: string;
   /** Restrict to these boards (default: every board of the matrix). */
   readonly boards?: readonly string[];
@@ -37,7 +38,7 @@ export interface ConformanceCase<TB = unknown> {
 export type VariantOverrides = (variant: Variant) => Partial<BoardConfig>;
 
 /** A suite: its cases and the matrix they run across. @public */
-export interface ConformanceSuite<TB = unknown> {
+export interface ConformanceSuite<TB = Testbench> {
   /** `hygiene` for every driver, or a device class suite. */
   readonly id: string;
   /** Drivers claiming this class run the suite; undefined = every driver (hygiene). */
@@ -51,7 +52,7 @@ export interface ConformanceSuite<TB = unknown> {
 }
 
 /** A driver under test and the devices it needs. @public */
-export interface ConformanceTarget {
+export interface ConformanceTarget<TB = Testbench> {
   readonly driver: Driver;
   /** Fresh device models for one testbench (called once per case). */
   readonly devices: () => VirtualDevice[];
@@ -63,15 +64,15 @@ export interface ConformanceTarget {
    * a negative errno) and throw only on behaviour no errno explains. The hygiene suite runs it
    * under fail-nth.
    */
-  readonly exercise?: (tb: unknown) => Promise<void>;
+  readonly exercise?: (tb: TB) => Promise<void>;
 }
 
 /** One planned case. @public */
-export interface PlannedCase {
+export interface PlannedCase<TB = Testbench> {
   readonly index: number;
-  readonly target: ConformanceTarget;
-  readonly suite: ConformanceSuite;
-  readonly case: ConformanceCase;
+  readonly target: ConformanceTarget<TB>;
+  readonly suite: ConformanceSuite<TB>;
+  readonly case: ConformanceCase<TB>;
   readonly board: string;
   readonly variant: Variant;
   readonly seed: number;
@@ -88,9 +89,9 @@ export interface PlanOptions {
 }
 
 /** Expand targets × suites × cases × boards × variants × seeds into an ordered plan. @public */
-export function planConformance(targets: readonly ConformanceTarget[], suites: readonly ConformanceSuite[], options: PlanOptions = {}): PlannedCase[] {
+export function planConformance<TB = Testbench>(targets: readonly ConformanceTarget<TB>[], suites: readonly ConformanceSuite<TB>[], options: PlanOptions = {}): PlannedCase<TB>[] {
   const seeds = options.seeds?.length ? options.seeds : [1];
-  const plan: PlannedCase[] = [];
+  const plan: PlannedCase<TB>[] = [];
   for (const target of targets) {
     for (const suite of suites) {
       if (suite.deviceClass !== undefined && suite.deviceClass !== target.driver.deviceClass) continue;
@@ -103,7 +104,7 @@ export function planConformance(targets: readonly ConformanceTarget[], suites: r
             for (const seed of seeds) {
               const id = `${target.driver.name}:` + caseId({ suite: suite.id, name: c.name, board, seed, variant });
               if (options.filter && !id.includes(options.filter)) continue;
-              plan.push({ index: plan.length, target, suite: suite as ConformanceSuite, case: c as ConformanceCase, board, variant, seed, id });
+              plan.push({ index: plan.length, target, suite, case: c, board, variant, seed, id });
             }
           }
         }
@@ -118,7 +119,7 @@ export function planConformance(targets: readonly ConformanceTarget[], suites: r
  * disjoint, together cover the plan, and stay balanced across suites.
  * @public
  */
-export function shardPlan(plan: readonly PlannedCase[], index: number, count: number): PlannedCase[] {
+export function shardPlan<TB>(plan: readonly PlannedCase<TB>[], index: number, count: number): PlannedCase<TB>[] {
   if (!Number.isInteger(count) || count < 1 || !Number.isInteger(index) || index < 1 || index > count) {
     throw new RangeError(`invalid shard ${index}/${count}: expected 1 ≤ i ≤ n`);
   }

@@ -44,7 +44,7 @@ export function replayCommand(p: Pick<PlannedCase, "seed" | "id">): string {
 }
 
 /** Run one planned case. Never throws: failures become a failed result. @public */
-export async function runCase(p: PlannedCase): Promise<CaseResult> {
+export async function runCase(p: PlannedCase<Testbench>): Promise<CaseResult> {
   const started = performance.now();
   const base = {
     suite: p.suite.id,
@@ -104,7 +104,7 @@ export async function runCase(p: PlannedCase): Promise<CaseResult> {
 }
 
 /** Run a plan (or a shard of it) case by case. @public */
-export async function runConformance(plan: readonly PlannedCase[], options: RunOptions = {}): Promise<ConformanceRun> {
+export async function runConformance(plan: readonly PlannedCase<Testbench>[], options: RunOptions = {}): Promise<ConformanceRun> {
   const started = new Date().toISOString();
   const cases: CaseResult[] = [];
   for (const p of plan) {
