@@ -44,6 +44,8 @@ export interface Report {
   /** For leaks and use-after-free: where the object was allocated / freed. */
   readonly allocStack?: readonly string[];
   readonly freeStack?: readonly string[];
+  /** For DMA findings: where the buffer was mapped (the `dma_map_*` call), rendered "Mapped at". */
+  readonly mapStack?: readonly string[];
   /** Detector-specific structured details (direction, sizes, register, channel...). */
   readonly details?: Readonly<Record<string, unknown>>;
 }
@@ -62,6 +64,7 @@ export function renderReport(r: ReportInput): string {
   if (r.text) return r.text;
   const parts = [r.title];
   if (r.stack?.length) parts.push(renderStack("Call trace", r.stack));
+  if (r.mapStack?.length) parts.push(renderStack("Mapped at", r.mapStack));
   if (r.allocStack?.length) parts.push(renderStack("Allocated by", r.allocStack));
   if (r.freeStack?.length) parts.push(renderStack("Freed by", r.freeStack));
   return parts.join("\n");

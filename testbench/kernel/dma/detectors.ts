@@ -267,7 +267,7 @@ export class DmaDetectors {
         address: addr,
         size: len,
         stack: siteFrames(gone.unmapSite),
-        allocStack: siteFrames(gone.mapSite),
+        mapStack: siteFrames(gone.mapSite),
       });
     } else {
       this.deviceReport(st, devName, key, {
@@ -366,7 +366,7 @@ export class DmaDetectors {
           address: va ?? pa,
           size: len,
           stack: siteFrames(site),
-          allocStack: siteFrames(r.site),
+          mapStack: siteFrames(r.site),
         });
       }
     }
@@ -400,7 +400,7 @@ export class DmaDetectors {
         address: line * ls,
         size: ls,
         stack: siteFrames(site),
-        allocStack: siteFrames(r.site),
+        mapStack: siteFrames(r.site),
       });
     }
   }
@@ -448,7 +448,7 @@ export class DmaDetectors {
       address: dirty * ls,
       size: ls,
       stack: siteFrames(site),
-      allocStack: siteFrames(r.site),
+      mapStack: siteFrames(r.site),
     });
   }
 
@@ -469,7 +469,7 @@ export class DmaDetectors {
       device: r.dev.name,
       address: p.address,
       size: p.size,
-      allocStack: siteFrames(r.site),
+      mapStack: siteFrames(r.site),
       details: { direction: dirName(r.dir), mapping: r.api, busAddress: r.devAddr, mappingSize: r.size },
     });
   }
@@ -478,7 +478,7 @@ export class DmaDetectors {
     st: DeviceDmaState | undefined,
     devName: string,
     key: string,
-    p: { kind?: "dma-device" | "ordering" | "iommu"; title: string; address: number; size: number; stack?: string[]; allocStack?: string[]; details?: Record<string, unknown> },
+    p: { kind?: "dma-device" | "ordering" | "iommu"; title: string; address: number; size: number; stack?: string[]; mapStack?: string[]; details?: Record<string, unknown> },
   ): void {
     const k = `${devName}|${key}`;
     if (this.reportedOnce.has(k)) return;
@@ -491,7 +491,7 @@ export class DmaDetectors {
       address: p.address,
       size: p.size,
       ...(p.stack ? { stack: p.stack } : {}),
-      ...(p.allocStack ? { allocStack: p.allocStack } : {}),
+      ...(p.mapStack ? { mapStack: p.mapStack } : {}),
       ...(p.details ? { details: p.details } : {}),
     });
   }
