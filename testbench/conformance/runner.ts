@@ -20,6 +20,12 @@ export interface RunOptions {
   readonly shard?: { readonly index: number; readonly count: number };
   /** Package version for the report. */
   readonly version?: string;
+  /**
+   * The replay command printed with each result. The default (`npx vdtb replay <seed> '<id>'`)
+   * replays built-in targets; a plan of your own should say how to rerun one case in your
+   * project, e.g. `(p) => \`VDTB_CASE='${p.id}' npx vitest run conformance.test.ts\``.
+   */
+  readonly replay?: (p: PlannedCase<Testbench>) => string;
 }
 
 const DMESG_TAIL = 40;
@@ -44,7 +50,7 @@ export function replayCommand(p: Pick<PlannedCase, "seed" | "id">): string {
 }
 
 /** Run one planned case. Never throws: failures become a failed result. @public */
-export async function runCase(p: PlannedCase<Testbench>): Promise<CaseResult> {
+export async function runCase(p: PlannedCase<Testbench>, replay: (p: PlannedCase<Testbench>) => string = replayCommand): Promise<CaseResult> {
   const started = performance.now();
   const base = {
     suite: p.suite.id,
@@ -53,7 +59,7 @@ export async function runCase(p: PlannedCase<Testbench>): Promise<CaseResult> {
     board: p.board,
     seed: p.seed,
     variant: p.variant,
-    replay: replayCommand(p),
+    replay: replay(p),
   };
   let tb: Testbench | undefined;
   try {
@@ -108,7 +114,7 @@ export async function runConformance(plan: readonly PlannedCase<Testbench>[], op
   const started = new Date().toISOString();
   const cases: CaseResult[] = [];
   for (const p of plan) {
-    const r = await runCase(p);
+    const r = await runCase(p, options.replay);
     cases.push(r);
     options.onCase?.(r, cases.length, plan.length);
   }

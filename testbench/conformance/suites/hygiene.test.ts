@@ -53,3 +53,13 @@ describe("hygiene suite", () => {
     expect(result!.diagnosis).toMatch(/probe of mailbox.0 returned 12; probe must return 0 or a negative errno/);
   });
 });
+
+describe("replay commands", () => {
+  it("default to vdtb replay and can be customised for a user's own plan", async () => {
+    const plan = planConformance([{ driver: leakyOnError, devices: () => [mailbox()] }], [hygieneSuite], { filter: "bind-unbind@pc#" });
+    const [byDefault] = (await runConformance(plan)).cases;
+    expect(byDefault!.replay).toBe("npx vdtb replay 1 'leaky:hygiene/bind-unbind@pc#1'");
+    const [custom] = (await runConformance(plan, { replay: (p) => `VDTB_CASE='${p.id}' npx vitest run my.test.ts` })).cases;
+    expect(custom!.replay).toBe("VDTB_CASE='leaky:hygiene/bind-unbind@pc#1' npx vitest run my.test.ts");
+  });
+});
