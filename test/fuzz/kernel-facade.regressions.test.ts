@@ -33,4 +33,11 @@ describe("kernel facade regressions from the fuzz", () => {
     expect(k.dma_alloc_coherent(pdev, Infinity, GFP_KERNEL)).toBeNull();
     await tb.dispose();
   });
+
+  it("mempool_create with a reserve too big for its element array fails with NULL instead of filling memory", async () => {
+    const { tb, k } = await rig();
+    expect(k.mempool_create_kmalloc_pool(0xc100_0002, 8)).toBeNull();
+    expect(k.mempool_create_kmalloc_pool(Infinity, 8)).toBeNull();
+    await tb.dispose();
+  });
 });

@@ -192,6 +192,17 @@ export class MmApi implements KernelApiPart {
     };
   }
 
+  /**
+   * The checks `k.mem` applies before a kernel access, for other kernel paths that touch kernel
+   * memory on a driver's behalf (copy_to_user/copy_from_user): KASAN, then the DMA CPU watch.
+   */
+  checkKernelAccess(o: Owner, va: number, len: number, write: boolean): void {
+    if (len <= 0) return;
+    if (this.core.detectors.kasan) this.mm.kasan.checkAccess(va, len, write, o.driver);
+    const w = this.dmaWatch;
+    if (w !== null && w.cpuWatchActive) w.cpuAccess(va, len, write);
+  }
+
   /** A PageFault in kernel mode becomes an oops; anything else passes through. */
   private fault(e: unknown, o: Owner): unknown {
     if (e instanceof PageFault && !e.user) return kernelPageFaultOops(this.core, e, this.mm.hex, captureSite(), o.driver);
@@ -725,6 +736,8 @@ export class MmApi implements KernelApiPart {
     const site = core.site();
     core.mightSleep("mempool_create", site);
     if (!(minNr >= 0) || !(size > 0)) return null;
+    // Linux first kmalloc_array()s the element pointers: a reserve too big for that is -ENOMEM.
+    if (minNr * 8 > PAGE << MAX_ORDER) return null;
     if (core.faults.shouldFail("mempool", o.driver, site)) return null;
     const pool = new MempoolImpl(cache ? "slab" : "kmalloc", minNr, size, cache, o.driver);
     for (let i = 0; i < minNr; i++) {
