@@ -4,7 +4,9 @@
  * family. They act on the current process (the one whose syscall is running). User pages are
  * faulted in through the process's fault handler; an address that cannot be served makes the
  * copy stop there and return the bytes NOT copied (never an oops). Kernel-side addresses go
- * through the CPU in kernel mode, so a bad kernel pointer is an oops.
+ * through the checks `k.mem` applies (KASAN, the DMA CPU-ownership watch; over the whole kernel
+ * range before copying, as Linux's instrumented copies do) and then the CPU in kernel mode, so a
+ * bad kernel pointer is an oops.
  *
  * Pins: each pinned page holds a page reference (so it survives munmap) and a ledger entry
  * ("pinned-pages") of the pinning driver until unpinned. Plain get_user_pages references are
@@ -19,7 +21,8 @@ import type { KernelApiPart, Owner } from "../facade.js";
 import { hexAddr } from "../mm/layout.js";
 import { kernelPageFaultOops } from "../oops.js";
 import type { CallSite } from "../stack.js";
-import { PROCESSES } from "../tokens.js";
+import type { MmApi } from "../mm/api.js";
+import { MM_API, PROCESSES } from "../tokens.js";
 import { pageOf, pfnOf } from "./backend.js";
 import { hexVa } from "./mmap-checks.js";
 import type { Process } from "./process.js";
@@ -36,7 +39,10 @@ export class UserAccess implements KernelApiPart {
   readonly dirtied = new Set<number>();
   private readonly chunk = new Uint8Array(PAGE);
 
-  constructor(@inject(PROCESSES) private readonly sys: Processes) {}
+  constructor(
+    @inject(PROCESSES) private readonly sys: Processes,
+    @inject(MM_API) private readonly kmem: MmApi,
+  ) {}
 
   api(owner: Owner): Partial<Kernel> {
     const core = this.sys.core;
@@ -121,6 +127,7 @@ export class UserAccess implements KernelApiPart {
     if (n <= 0) return 0;
     const p = this.current(owner, toUser ? "copy_to_user" : "copy_from_user");
     if (!p || !this.accessOk(user, n)) return n;
+    this.kmem.checkKernelAccess(owner, kernel, n, !toUser);
     const cpu = this.sys.cpu;
     const buf = this.chunk;
     return this.inMm(p, () => {
