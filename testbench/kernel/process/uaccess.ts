@@ -16,7 +16,7 @@ import { inject, injectable } from "tsyringe";
 import type { Kernel, KernelVA, Page, UserVA } from "../../../sdk/index.js";
 import { FOLL_WRITE, VM_IO, VM_PFNMAP } from "../../../sdk/index.js";
 import { EFAULT, ENOMEM } from "../../../sdk/errno.js";
-import { PageFault } from "../../soc/pagetable.js";
+import { Access, PageFault } from "../../soc/pagetable.js";
 import type { KernelApiPart, Owner } from "../facade.js";
 import { hexAddr } from "../mm/layout.js";
 import { kernelPageFaultOops } from "../oops.js";
@@ -25,16 +25,18 @@ import type { MmApi } from "../mm/api.js";
 import { MM_API, PROCESSES } from "../tokens.js";
 import { pageOf, pfnOf } from "./backend.js";
 import { hexVa } from "./mmap-checks.js";
+import { PinTable } from "./pins.js";
 import type { Process } from "./process.js";
 import type { Processes } from "./processes.js";
+import type { Vma } from "./vma.js";
 
 const PAGE = 4096;
 
 /** @public */
 @injectable()
 export class UserAccess implements KernelApiPart {
-  /** Ledger ids of live pins, per pfn (a page can be pinned several times). */
-  private readonly pins = new Map<number, number[]>();
+  /** Live pins and their ledger ids, per pfn (a page can be pinned several times). */
+  private readonly pins = new PinTable();
   /** Pages marked dirty through set_page_dirty_lock (tests look). */
   readonly dirtied = new Set<number>();
   private readonly chunk = new Uint8Array(PAGE);
@@ -64,7 +66,7 @@ export class UserAccess implements KernelApiPart {
 
   /** Number of live pins of a pfn. */
   pinCount(pfn: number): number {
-    return this.pins.get(pfn)?.length ?? 0;
+    return this.pins.count(pfn);
   }
 
   private current(owner: Owner, what: string): Process | null {
@@ -207,21 +209,27 @@ export class UserAccess implements KernelApiPart {
     if (pin && this.sys.core.faults.shouldFail("pin-user-pages", owner.driver, site)) return -ENOMEM;
     const write = (flags & FOLL_WRITE) !== 0;
     const base = Math.floor(start / PAGE) * PAGE;
+    const limit = p.mm.taskSize;
+    const ledger = this.sys.core.ledger;
+    const mm = this.sys.mm;
+    // The VMA of the previous page, reused while the pages stay inside it and no fault was served.
+    let vma: Vma | undefined;
     let got = 0;
     for (; got < nr; got++) {
       const va = base + got * PAGE;
-      if (!this.accessOk(va, PAGE)) break;
-      const vma = p.mm.find(va);
+      if (!(va >= 0 && va + PAGE <= limit)) break;
+      if (vma === undefined || va >= vma.vm_end || va < vma.vm_start) vma = p.mm.find(va);
       if (!vma || (vma.vm_flags & (VM_IO | VM_PFNMAP)) !== 0) break;
+      const served = p.mm.stats.faults;
       const pfn = this.faultIn(p, va, write);
       if (pfn < 0) break;
-      this.sys.mm.pageGet(pfn);
+      if (p.mm.stats.faults !== served) vma = undefined;
+      mm.pageGet(pfn);
       pages[got] = pageOf(pfn);
       if (pin) {
-        const id = this.sys.core.ledger.add("pinned-pages", owner.driver, `pinned user page pfn 0x${pfn.toString(16)} (${p.comm}[${p.pid}] at ${hexVa(va)})`, site, this.sys.core.now(), pfn * PAGE, PAGE);
-        let list = this.pins.get(pfn);
-        if (!list) this.pins.set(pfn, (list = []));
-        list.push(id);
+        // The label is built only when the ledger keeps it.
+        const id = ledger.enabled ? ledger.add("pinned-pages", owner.driver, `pinned user page pfn 0x${pfn.toString(16)} (${p.comm}[${p.pid}] at ${hexVa(va)})`, site, this.sys.core.now(), pfn * PAGE, PAGE) : 0;
+        this.pins.pin(pfn, id);
       }
     }
     return got > 0 ? got : nr === 0 ? 0 : -EFAULT;
@@ -229,9 +237,10 @@ export class UserAccess implements KernelApiPart {
 
   /** The pfn at `va` after making it present (and writable for `write`), or -1. */
   private faultIn(p: Process, va: number, write: boolean): number {
+    const mmu = this.sys.mmu;
     for (let tries = 0; tries < 4; tries++) {
-      const t = this.sys.mmu.walk(p.mm.root, va, write ? 1 : 0, false);
-      if (!("fault" in t)) return p.mm.pfnAt(va);
+      // The user page tables and the address space's PTEs agree: the walk's frame is the pfn.
+      if (mmu.walkInto(p.mm.root, va, write ? Access.Write : Access.Read, false, false) === 0) return Math.floor(mmu.outPageBase / PAGE);
       if (p.mm.fault(va, write, false) !== null) return -1;
     }
     return -1;
@@ -242,13 +251,12 @@ export class UserAccess implements KernelApiPart {
       const page = pages[i];
       if (page === undefined) continue;
       const pfn = pfnOf(page);
-      const list = this.pins.get(pfn);
-      if (!list || list.length === 0) {
+      const id = this.pins.unpin(pfn);
+      if (id < 0) {
         this.sys.core.report({ kind: "warn", title: `WARNING: ${owner.driver}: unpin_user_pages of pfn 0x${pfn.toString(16)} that is not pinned`, driver: owner.driver }, this.sys.core.site());
         continue;
       }
-      this.sys.core.ledger.remove(list.pop()!);
-      if (list.length === 0) this.pins.delete(pfn);
+      if (id !== 0) this.sys.core.ledger.remove(id);
       if (dirty) this.dirtied.add(pfn);
       this.sys.mm.pagePut(pfn);
     }
