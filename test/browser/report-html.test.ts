@@ -52,7 +52,7 @@ function ensureChromium(): void {
 function testPng(): string {
   const w = 6, h = 4, rgba = new Uint8Array(w * h * 4);
   for (let i = 0; i < w * h; i++) rgba.set([(i * 40) & 0xff, 0x80, 0xff - ((i * 40) & 0xff), 0xff], i * 4);
-  return encodePng(rgba, w, h).toString("base64");
+  return Buffer.from(encodePng(rgba, w, h)).toString("base64");
 }
 
 const failedCase: CaseResult = {

@@ -86,7 +86,7 @@ export async function runCase(p: PlannedCase<Testbench>, replay: (p: PlannedCase
     }
     const snapshots = devices.flatMap((d, i) => {
       const s = d.snapshot?.();
-      return s ? [{ name: `${d.model}${i}`, pngBase64: encodePng(s.rgba, s.width, s.height).toString("base64") }] : [];
+      return s ? [{ name: `${d.model}${i}`, pngBase64: Buffer.from(encodePng(s.rgba, s.width, s.height)).toString("base64") }] : [];
     });
     return {
       ...base,

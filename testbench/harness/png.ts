@@ -25,7 +25,7 @@ export interface SnapshotSource {
  * buffer does not hold width · height pixels.
  * @public
  */
-export function encodePng(rgba: Uint8Array, width: number, height: number): Buffer {
+export function encodePng(rgba: Uint8Array, width: number, height: number): Uint8Array {
   if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0)) throw new RangeError(`bad PNG size ${width}x${height}`);
   if (rgba.length !== width * height * 4) throw new RangeError(`${rgba.length} bytes of RGBA for ${width}x${height} (expected ${width * height * 4})`);
   const png = new PNG({ width, height, colorType: 6, inputColorType: 6, bitDepth: 8, inputHasAlpha: true });
