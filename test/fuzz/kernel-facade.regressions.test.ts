@@ -7,6 +7,7 @@ import { vfb } from "../../devices/index.js";
 import { GFP_KERNEL } from "../../sdk/index.js";
 import type { Kernel, PciDev } from "../../sdk/index.js";
 import { Testbench } from "../../testbench/index.js";
+import { KernelOops } from "../../testbench/kernel/oops.js";
 
 async function rig(): Promise<{ tb: Testbench; k: Kernel; pdev: PciDev }> {
   let bound: { k: Kernel; pdev: PciDev } | undefined;
@@ -38,6 +39,17 @@ describe("kernel facade regressions from the fuzz", () => {
     const { tb, k } = await rig();
     expect(k.mempool_create_kmalloc_pool(0xc100_0002, 8)).toBeNull();
     expect(k.mempool_create_kmalloc_pool(Infinity, 8)).toBeNull();
+    await tb.dispose();
+  });
+
+  it("an endless busy-wait (ndelay(Infinity), mdelay(1e9)) is a soft-lockup oops, not a hang", async () => {
+    const { tb, k } = await rig();
+    const before = tb.core.now();
+    expect(() => k.ndelay(Infinity)).toThrow(KernelOops);
+    expect(() => k.mdelay(1e9)).toThrow(KernelOops);
+    expect(tb.reports("oops").map((r) => r.title)).toEqual([expect.stringMatching(/^watchdog: BUG: soft lockup - CPU#0 stuck for 20s! /), expect.stringMatching(/soft lockup/)]);
+    expect(tb.core.now() - before).toBe(40e9);
+    k.udelay(10);
     await tb.dispose();
   });
 });

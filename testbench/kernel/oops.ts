@@ -72,3 +72,16 @@ export function kernelBug(core: KernelCore, title: string, lines: readonly strin
   });
   return new KernelOops(r);
 }
+
+/** Linux's soft-lockup watchdog fires after 2 * watchdog_thresh (10 s) of spinning. @internal */
+export const SOFT_LOCKUP_NS = 20e9;
+
+/**
+ * The watchdog's report for a busy-wait that spun past {@link SOFT_LOCKUP_NS} (an endless one
+ * included); the driver's call is aborted, since the simulation cannot spin forever.
+ * @internal
+ */
+export function softLockup(core: KernelCore, what: string, site: CallSite, driver?: string): KernelOops {
+  const t = core.ctx.task;
+  return kernelBug(core, `watchdog: BUG: soft lockup - CPU#0 stuck for ${SOFT_LOCKUP_NS / 1e9}s! [${t.comm}:${t.pid}]`, [what], site, driver);
+}

@@ -16,6 +16,7 @@ import type { IrqFlags, KernelSync, SpinLock, WorkStruct, TimerList } from "../.
 import type { LedgerEntry } from "../../checks/ledger.js";
 import type { KernelCore } from "../core.js";
 import type { KernelApiPart, Owner } from "../facade.js";
+import { SOFT_LOCKUP_NS, softLockup } from "../oops.js";
 import type { Scheduler } from "../sched/scheduler.js";
 import { KERNEL_CORE, SCHEDULER } from "../tokens.js";
 import { Completions, WaitQueues } from "./completion.js";
@@ -80,9 +81,16 @@ export class SyncSubsystem implements KernelApiPart {
     await this.sched.block(call, site, this.clock.now + d).promise;
   }
 
-  /** Busy-wait `ns`: events due meanwhile run now; allowed in atomic context. */
-  busyWait(ns: number): void {
+  /**
+   * Busy-wait `ns`: events due meanwhile run now; allowed in atomic context. A wait past the
+   * soft-lockup threshold (an endless one included) is the watchdog's oops.
+   */
+  busyWait(ns: number, driver?: string): void {
     if (!(ns > 0)) return;
+    if (ns > SOFT_LOCKUP_NS) {
+      this.clock.runUntil(this.clock.now + SOFT_LOCKUP_NS);
+      throw softLockup(this.core, `busy-wait of ${ns} ns`, this.core.site(), driver);
+    }
     this.clock.runUntil(this.clock.now + ns);
   }
 
@@ -148,9 +156,9 @@ export class SyncSubsystem implements KernelApiPart {
 
       msleep: (ms: number) => s.sleepNs(ms * 1e6, "msleep"),
       usleep_range: (minUs: number, maxUs: number) => s.sleepNs(Math.max(minUs, maxUs) * 1e3, "usleep_range"),
-      udelay: (us: number) => s.busyWait(us * 1e3),
-      ndelay: (ns: number) => s.busyWait(ns),
-      mdelay: (ms: number) => s.busyWait(ms * 1e6),
+      udelay: (us: number) => s.busyWait(us * 1e3, owner.driver),
+      ndelay: (ns: number) => s.busyWait(ns, owner.driver),
+      mdelay: (ms: number) => s.busyWait(ms * 1e6, owner.driver),
       get jiffies() {
         return s.jiffies;
       },
