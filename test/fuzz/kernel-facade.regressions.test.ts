@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { vfb } from "../../devices/index.js";
-import { GFP_KERNEL } from "../../sdk/index.js";
+import { ETIMEDOUT, GFP_KERNEL } from "../../sdk/index.js";
 import type { Kernel, PciDev } from "../../sdk/index.js";
 import { Testbench } from "../../testbench/index.js";
 import { KernelOops } from "../../testbench/kernel/oops.js";
@@ -50,6 +50,19 @@ describe("kernel facade regressions from the fuzz", () => {
     expect(tb.reports("oops").map((r) => r.title)).toEqual([expect.stringMatching(/^watchdog: BUG: soft lockup - CPU#0 stuck for 20s! /), expect.stringMatching(/soft lockup/)]);
     expect(tb.core.now() - before).toBe(40e9);
     k.udelay(10);
+    await tb.dispose();
+  });
+
+  it("readl_poll_timeout_atomic without a timeout on a condition that never holds is a soft-lockup oops, quickly", async () => {
+    const { tb, k, pdev } = await rig();
+    const regs = k.pci_iomap(pdev, 0, 0)!;
+    const t0 = performance.now();
+    expect(() => k.readl_poll_timeout_atomic(regs, () => false, 0, 0)).toThrow(KernelOops);
+    expect(() => k.readl_poll_timeout_atomic(regs, () => false, 1, Infinity)).toThrow(KernelOops);
+    expect(performance.now() - t0).toBeLessThan(5000);
+    expect(tb.reports("oops").map((r) => r.title)).toEqual([expect.stringMatching(/soft lockup/), expect.stringMatching(/soft lockup/)]);
+    // A poll with a timeout still times out as before.
+    expect(k.readl_poll_timeout_atomic(regs, () => false, 1, 100)).toBe(-ETIMEDOUT);
     await tb.dispose();
   });
 });

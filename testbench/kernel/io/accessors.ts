@@ -19,7 +19,7 @@ import { ETIMEDOUT, formatAddr } from "../../../sdk/index.js";
 import type { IoMem, IoPort, Kernel, KernelVA } from "../../../sdk/index.js";
 import type { KernelCore } from "../core.js";
 import type { KernelApiPart, Owner } from "../facade.js";
-import { kernelBug, kernelPageFaultOops, KernelOops } from "../oops.js";
+import { kernelBug, kernelPageFaultOops, KernelOops, SOFT_LOCKUP_NS, softLockup } from "../oops.js";
 import type { Scheduler } from "../sched/scheduler.js";
 import type { CallSite } from "../stack.js";
 import { IO_RESOURCES, KERNEL_CORE, ORDERING, SCHEDULER } from "../tokens.js";
@@ -211,13 +211,19 @@ export class IoAccessors implements KernelApiPart {
 
   /** `readl_poll_timeout_atomic`: busy-waits, letting simulated time (and devices) advance. */
   pollTimeoutAtomic(owner: Owner, addr: number, cond: (v: number) => boolean, delayUs: number, timeoutUs: number): number {
-    const deadline = this.clock.now + Math.max(0, timeoutUs) * 1000;
-    const stepNs = delayUs > 0 ? delayUs * 1000 : 100;
+    const start = this.clock.now;
+    const deadline = start + Math.max(0, timeoutUs) * 1000;
+    const stepNs = delayUs > 0 ? Math.min(delayUs * 1000, SOFT_LOCKUP_NS) : 100;
     for (;;) {
       const v = this.read(owner, addr, 4, "readl_poll_timeout_atomic");
       if (cond(v)) return 0;
       if (timeoutUs > 0 && this.clock.now >= deadline) return cond(this.read(owner, addr, 4, "readl_poll_timeout_atomic")) ? 0 : -ETIMEDOUT;
-      this.clock.advance(stepNs);
+      // No timeout (0) or one past the watchdog's: spinning that long is a soft lockup.
+      const spun = this.clock.now - start;
+      if (spun >= SOFT_LOCKUP_NS) throw softLockup(this.core, `readl_poll_timeout_atomic at ${formatAddr(addr)}, timeout ${timeoutUs} us`, this.core.site(), owner.driver);
+      // Past 10 ms (already pathological in atomic context) poll at 1/64 of the time spun, so
+      // reaching the watchdog costs hundreds of reads, not hundreds of millions.
+      this.clock.advance(spun > 10e6 ? Math.max(stepNs, spun / 64) : stepNs);
     }
   }
 
