@@ -46,7 +46,22 @@ export class DeviceMemoryPort {
 
   /** Device reads `dst.length` bytes at physical `pa`. */
   read(pa: number, dst: Uint8Array, requester = 0): DmaStatus {
-    if (!this.valid(pa, dst.length, false, requester)) return DmaStatus.BusError;
+    const r0 = this.bus.lookup(pa);
+    if (r0 !== undefined && r0.kind === RegionKind.Ram && pa + dst.length <= r0.end) {
+      // The common case: one RAM region holds the whole range.
+      this.ram.read(pa, dst);
+    } else if (!this.readRegions(pa, dst, requester)) {
+      return DmaStatus.BusError;
+    }
+    if (this.coherent) this.dcache.snoopRead(pa, dst);
+    this.bytesRead += dst.length;
+    this.trace.record(TraceKind.DmaRead, pa, dst.length, 0, requester);
+    return DmaStatus.Ok;
+  }
+
+  /** Device read region by region (after checking them all); false when one is not memory. */
+  private readRegions(pa: number, dst: Uint8Array, requester: number): boolean {
+    if (!this.valid(pa, dst.length, false, requester)) return false;
     let done = 0;
     while (done < dst.length) {
       const a = pa + done;
@@ -57,15 +72,27 @@ export class DeviceMemoryPort {
       else part.set(r.bytes!.subarray(a - r.base, a - r.base + n));
       done += n;
     }
-    if (this.coherent) this.dcache.snoopRead(pa, dst);
-    this.bytesRead += dst.length;
-    this.trace.record(TraceKind.DmaRead, pa, dst.length, 0, requester);
-    return DmaStatus.Ok;
+    return true;
   }
 
   /** Device writes `src` at physical `pa`. */
   write(pa: number, src: Uint8Array, requester = 0): DmaStatus {
-    if (!this.valid(pa, src.length, true, requester)) return DmaStatus.BusError;
+    const r0 = this.bus.lookup(pa);
+    if (r0 !== undefined && r0.kind === RegionKind.Ram && pa + src.length <= r0.end) {
+      // The common case: one RAM region holds the whole range.
+      this.ram.write(pa, src);
+    } else if (!this.writeRegions(pa, src, requester)) {
+      return DmaStatus.BusError;
+    }
+    if (this.coherent) this.dcache.snoopWrite(pa, src);
+    this.bytesWritten += src.length;
+    this.trace.record(TraceKind.DmaWrite, pa, src.length, 0, requester);
+    return DmaStatus.Ok;
+  }
+
+  /** Device write region by region (after checking them all); false when one is not memory. */
+  private writeRegions(pa: number, src: Uint8Array, requester: number): boolean {
+    if (!this.valid(pa, src.length, true, requester)) return false;
     let done = 0;
     while (done < src.length) {
       const a = pa + done;
@@ -76,10 +103,7 @@ export class DeviceMemoryPort {
       else r.bytes!.set(part, a - r.base);
       done += n;
     }
-    if (this.coherent) this.dcache.snoopWrite(pa, src);
-    this.bytesWritten += src.length;
-    this.trace.record(TraceKind.DmaWrite, pa, src.length, 0, requester);
-    return DmaStatus.Ok;
+    return true;
   }
 
   /** Every byte of the range must be RAM or device memory; otherwise log and abort. */

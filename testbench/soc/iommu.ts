@@ -55,6 +55,8 @@ export class Iommu {
   private readonly pa: Float64Array;
   private readonly writable: Uint8Array;
   private readonly victim: Uint8Array;
+  /** Physical address of each page of the transfer in progress (grown on demand). */
+  private pageBuf = new Float64Array(16);
 
   constructor(
     @inject(BOARD) board: BoardConfig,
@@ -166,15 +168,24 @@ export class Iommu {
 
   private transfer(requester: number, iova: number, buf: Uint8Array, write: boolean): DmaStatus {
     if (!this.enabled) return write ? this.port.write(iova, buf, requester) : this.port.read(iova, buf, requester);
-    // Translate everything first: a fault aborts the whole access.
-    if (this.translate(requester, iova, buf.length, write) < 0) return DmaStatus.IommuFault;
+    const len = buf.length;
+    // Translate every page once, first: a fault aborts the whole access.
+    const firstPage = Math.floor(iova / PAGE);
+    const pages = Math.floor((iova + Math.max(len, 1) - 1) / PAGE) - firstPage + 1;
+    if (this.pageBuf.length < pages) this.pageBuf = new Float64Array(Math.max(pages, 2 * this.pageBuf.length));
+    const pas = this.pageBuf;
+    for (let k = 0; k < pages; k++) {
+      const pa = this.translatePage(requester, k === 0 ? iova : (firstPage + k) * PAGE, write, iova, len);
+      if (pa < 0) return DmaStatus.IommuFault;
+      pas[k] = pa;
+    }
+    if (pages === 1) return write ? this.port.write(pas[0]!, buf, requester) : this.port.read(pas[0]!, buf, requester);
     let done = 0;
-    while (done < buf.length) {
+    for (let k = 0; done < len; k++) {
       const a = iova + done;
-      const n = Math.min(PAGE - (a - Math.floor(a / PAGE) * PAGE), buf.length - done);
-      const pa = this.translatePage(requester, a, write, a, n);
+      const n = Math.min(PAGE - (a - Math.floor(a / PAGE) * PAGE), len - done);
       const part = buf.subarray(done, done + n);
-      const s = write ? this.port.write(pa, part, requester) : this.port.read(pa, part, requester);
+      const s = write ? this.port.write(pas[k]!, part, requester) : this.port.read(pas[k]!, part, requester);
       if (s !== DmaStatus.Ok) return s;
       done += n;
     }
