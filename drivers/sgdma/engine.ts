@@ -7,10 +7,10 @@ import { addrAdd, dmaAddr } from "../../sdk/index.js";
 import type { CoherentBuffer, Completion, DmaAddr, IoMem, Kernel, Mutex } from "../../sdk/index.js";
 import { CHANNEL_BIT, Ctrl, ENGINE_BASE, Eng, IE_ALL, SGDMA_BASE, Sg, Stat } from "./hw.js";
 
-/** Engine direction: host→card (write) or card→host (read). */
+/** Engine direction: host→card (write) or card→host (read). @internal */
 export type EngineDir = "h2c" | "c2h";
 
-/** Per-engine driver state. */
+/** Per-engine driver state. @internal */
 export interface Engine {
   readonly dir: EngineDir;
   readonly name: string;
@@ -48,12 +48,12 @@ export function newEngine(k: Kernel, bar0: IoMem, dir: EngineDir, ring: Coherent
   };
 }
 
-/** Bus address of ring slot `i`. */
+/** Bus address of ring slot `i`. @internal */
 export function ringBus(e: Engine, i: number): DmaAddr {
   return dmaAddr(e.ring.handle + i * 32);
 }
 
-/** Program the first descriptor and set RUN with every interrupt enable (the doorbell). */
+/** Program the first descriptor and set RUN with every interrupt enable (the doorbell). @internal */
 export function engineStart(k: Kernel, e: Engine, firstAdj: number): void {
   const first = e.ring.handle as number;
   e.status = 0;

@@ -14,7 +14,7 @@ import type { DmaDirection, Kernel, LoffT, Page, PciDev, SgTable, UserVA } from 
 import { engineStart, engineStop, ringBus, type Engine } from "./engine.js";
 import { DescFlag, Eng, SgdmaDesc, Stat, adjacentAfter, descControl } from "./hw.js";
 
-/** A chunk of user memory mapped for the device: its DMA segments and how to release it. */
+/** A chunk of user memory mapped for the device: its DMA segments and how to release it. @internal */
 export interface UserDma {
   /** Number of DMA segments to program (what dma_map_sg returned, for the sg path). */
   readonly count: number;
