@@ -104,6 +104,11 @@ interface SgMapping {
   readonly count: number;
   readonly iovaBase: number;
   readonly ledgerId: number;
+  /**
+   * False when mapped with DMA-API debug and the device cross-check both off: no debug entries or
+   * detector records exist for it, so unmap and sync skip that bookkeeping too.
+   */
+  readonly tracked: boolean;
 }
 
 /** The DMA subsystem. @public */
@@ -580,9 +585,15 @@ export class DmaApi implements KernelApiPart {
       sgl[i]!.dma_address = ERR as DmaAddr;
       sgl[i]!.dma_length = 0;
     }
-    const ledgerId = this.core.ledger.add("dma-mapping", owner.driver, `dma_map_sg ${nents} entries (${count} segments) ${dirName(dir)} at bus 0x${sgl[0]!.dma_address.toString(16)}`, site, this.core.now(), sgl[0]!.dma_address, totalLength(sgl, nents));
-    this.sgMaps.set(sgl, { nents, count, iovaBase: sgl[0]!.dma_address, ledgerId });
+    const ledger = this.core.ledger;
+    const ledgerId = ledger.enabled ? ledger.add("dma-mapping", owner.driver, `dma_map_sg ${nents} entries (${count} segments) ${dirName(dir)} at bus 0x${sgl[0]!.dma_address.toString(16)}`, site, this.core.now(), sgl[0]!.dma_address, totalLength(sgl, nents)) : 0;
+    const tracked = this.core.detectors.dmaDebug || this.core.detectors.deviceCrossCheck;
+    this.sgMaps.set(sgl, { nents, count, iovaBase: sgl[0]!.dma_address, ledgerId, tracked });
     if (ledgerId) this.releasers.set(ledgerId, () => this.unmapSg({ driver: "kernel" }, dev, sgl, nents, dir, site, true));
+    if (!tracked) {
+      st.generation++;
+      return count;
+    }
     const group = this.tracker.newSgGroup();
     const ref = this.devRef(owner, dev);
     let entry = 0;
@@ -707,8 +718,9 @@ export class DmaApi implements KernelApiPart {
     const st = reclaim ? this.devices.get(dev.name) : this.state(owner, dev);
     const m = this.sgMaps.get(sgl);
     const ref = reclaim ? { name: dev.name, driver: st.driver || owner.driver } : this.devRef(owner, dev);
-    // debug_dma_unmap_sg: walk the given nents, stopping at the mapped count.
-    const mapped = m ? m.count : nents;
+    // debug_dma_unmap_sg: walk the given nents, stopping at the mapped count (nothing to check
+    // for a list mapped while DMA-API debug and the cross-check were off).
+    const mapped = m ? (m.tracked ? m.count : 0) : nents;
     for (let i = 0; i < Math.min(nents, mapped, sgl.length); i++) {
       const s = sgl[i]!;
       const { entry, errors } = this.tracker.unmap({ dev: ref, devAddr: s.dma_address, size: s.dma_length, type: "scatter-gather", dir, sgCallEnts: nents });
@@ -738,7 +750,7 @@ export class DmaApi implements KernelApiPart {
   syncSg(owner: Owner, dev: Device, sgl: Scatterlist[], nents: number, dir: number, toDevice: boolean, site: CallSite): void {
     const st = this.state(owner, dev);
     const m = this.sgMaps.get(sgl);
-    const mapped = m ? m.count : nents;
+    const mapped = m ? (m.tracked ? m.count : 0) : nents;
     const ref = this.devRef(owner, dev);
     for (let i = 0; i < Math.min(nents, mapped, sgl.length); i++) {
       const s = sgl[i]!;
@@ -982,12 +994,24 @@ export class DmaApi implements KernelApiPart {
       dma_sync_sg_for_device: (dev, sgl, nents, dir) => this.syncSg(owner, dev, sgl, nents, dir, true, site()),
 
       sg_init_table: (sgl, nents) => {
+        if (!validSgCount(nents)) {
+          core.report({ kind: "warn", title: `WARNING: sg_init_table(${nents}): not a table size kmalloc_array could hold`, driver: owner.driver, stack: siteFrames(site()) });
+          return;
+        }
         for (let i = 0; i < nents; i++) sgl[i] = freshSg(i === nents - 1);
       },
-      sg_alloc: (nents) => Array.from({ length: nents }, (_, i) => freshSg(i === nents - 1)),
+      sg_alloc: (nents) => {
+        if (!validSgCount(nents)) {
+          // kmalloc_array of the entries fails: no table (an empty one, the facade has no NULL here).
+          core.report({ kind: "warn", title: `WARNING: sg_alloc(${nents}): not a table size kmalloc_array could hold`, driver: owner.driver, stack: siteFrames(site()) });
+          return [];
+        }
+        return Array.from({ length: nents }, (_, i) => freshSg(i === nents - 1));
+      },
       sg_alloc_table: (table, nents, flags) => {
-        if (!(nents > 0)) return -EINVAL;
+        if (!(nents > 0) || !Number.isInteger(nents)) return -EINVAL;
         if ((flags & __GFP_DIRECT_RECLAIM) !== 0) core.mightSleep("sg_alloc_table");
+        if (nents > SG_MAX_ENTRIES) return -ENOMEM;
         if (core.faults.shouldFail("kmalloc", owner.driver, site())) return -ENOMEM;
         table.sgl = Array.from({ length: nents }, (_, i) => freshSg(i === nents - 1));
         table.nents = nents;
@@ -1028,6 +1052,13 @@ export class DmaApi implements KernelApiPart {
       dma_pool_destroy: (pool) => this.pools.destroy(owner, pool, site()),
     };
   }
+}
+
+/** Most scatterlist entries kmalloc_array can hold (4 MiB of 32-byte entries). */
+const SG_MAX_ENTRIES = (PAGE << 10) / 32;
+
+function validSgCount(nents: number): boolean {
+  return Number.isInteger(nents) && nents >= 0 && nents <= SG_MAX_ENTRIES;
 }
 
 function validDir(dir: number): boolean {
