@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { vfb } from "../../devices/index.js";
-import { ETIMEDOUT, GFP_KERNEL } from "../../sdk/index.js";
+import { EINVAL, ENOMEM, ETIMEDOUT, GFP_KERNEL } from "../../sdk/index.js";
 import type { Kernel, PciDev } from "../../sdk/index.js";
 import { Testbench } from "../../testbench/index.js";
 import { KernelOops } from "../../testbench/kernel/oops.js";
@@ -63,6 +63,26 @@ describe("kernel facade regressions from the fuzz", () => {
     expect(tb.reports("oops").map((r) => r.title)).toEqual([expect.stringMatching(/soft lockup/), expect.stringMatching(/soft lockup/)]);
     // A poll with a timeout still times out as before.
     expect(k.readl_poll_timeout_atomic(regs, () => false, 1, 100)).toBe(-ETIMEDOUT);
+    await tb.dispose();
+  });
+
+  it("sg_alloc / sg_init_table / sg_alloc_table with a bad entry count warn or fail instead of growing an array forever", async () => {
+    const { tb, k } = await rig();
+    expect(k.sg_alloc(-1)).toEqual([]);
+    expect(k.sg_alloc(0x1f7c_0000)).toEqual([]);
+    const sgl = k.sg_alloc(2);
+    k.sg_init_table(sgl, 0x1f7c_0000);
+    k.sg_init_table(sgl, Number.NaN);
+    expect(sgl).toHaveLength(2);
+    const table = { sgl: [], nents: 0, orig_nents: 0 };
+    expect(k.sg_alloc_table(table, 2 ** 32, GFP_KERNEL)).toBe(-ENOMEM);
+    expect(k.sg_alloc_table(table, 0.5, GFP_KERNEL)).toBe(-EINVAL);
+    expect(tb.reports("warn").map((r) => r.title)).toEqual([
+      "WARNING: sg_alloc(-1): not a table size kmalloc_array could hold",
+      "WARNING: sg_alloc(528220160): not a table size kmalloc_array could hold",
+      "WARNING: sg_init_table(528220160): not a table size kmalloc_array could hold",
+      "WARNING: sg_init_table(NaN): not a table size kmalloc_array could hold",
+    ]);
     await tb.dispose();
   });
 });
