@@ -83,8 +83,9 @@ describe("the runnable samples", () => {
 
     const stale = await fillAfterMapOnArm();
     expect(stale.sum).not.toBe(256);
-    expect(stale.reports.map((r) => r.kind)).toEqual(["stale-cache"]);
-    expect(stale.reports[0]!.title).toMatch(/^stale cache: device 0000:00:01\.0 read line 0x[0-9a-f]+ \(dma_map_single of 4 bytes .*DMA_TO_DEVICE\) while it was dirty in the CPU cache/);
+    expect(stale.reports.map((r) => r.kind)).toEqual(["dma-cpu-ownership", "stale-cache"]);
+    expect(stale.reports[0]!.title).toMatch(/^DMA-API: csum 0000:00:01\.0: CPU wrote 4 bytes at 0x[0-9a-f]+ inside a DMA_TO_DEVICE buffer the device owns/);
+    expect(stale.reports[1]!.title).toMatch(/^stale cache: device 0000:00:01\.0 read line 0x[0-9a-f]+ \(dma_map_single of 4 bytes .*DMA_TO_DEVICE\) while it was dirty in the CPU cache/);
 
     const scrub = await scrubBeforeUnmap();
     expect(scrub.sum).toBe(256);
