@@ -9,6 +9,11 @@
  * Cost per step: one host macrotask hop (`setImmediate`) per batch of clock steps. Steps that wake
  * nobody (device progress events) run back to back without a hop; the batch ends at the first
  * wakeup, at process-context work becoming ready, or after {@link Scheduler.maxStepsPerHop}.
+ * A sleeping call made outside any task (test code awaiting `k.msleep(1)` or
+ * `k.wait_for_completion_timeout(...)` directly) runs as an ad-hoc task: its wait is driven like a
+ * run of its own, so simulated time advances and the call returns; if it can never complete, the
+ * call rejects with the {@link SchedulerDeadlock} instead of hanging.
+ *
  * Contract for other subsystems: a Promise a task awaits must be resolved through
  * {@link Scheduler.block}/{@link Scheduler.wake} (or a primitive built on them), never from a raw
  * clock callback, or the pump may run past the moment the task should have resumed.
@@ -166,15 +171,27 @@ export class Scheduler {
 
   /** Let `ns` of simulated time pass, running events, interrupts, work and woken tasks. */
   advance(ns: number): Promise<void> {
-    const w = this.block("advance", NO_SITE, this.clock.now + Math.max(0, ns));
+    const w = this.waiter("advance", NO_SITE, this.clock.now + Math.max(0, ns));
     return this.run(w.promise.then(() => undefined));
   }
 
   /**
    * Block the current task in `what` until {@link wake} or `deadline` (absolute ns; Infinity for
-   * none). The waiter's promise resolves true when woken, false on timeout.
+   * none). The waiter's promise resolves true when woken, false on timeout. Outside any task, the
+   * wait drives the pump itself (an ad-hoc run) and rejects with {@link SchedulerDeadlock} when it
+   * can never end.
    */
   block(what: string, site: CallSite, deadline = Infinity): Waiter {
+    const w = this.waiter(what, site, deadline);
+    if (this.isAnonymous(w.task)) {
+      w.adHoc = true;
+      // The waiter's own promise carries the outcome to the caller; this run only keeps the pump going.
+      this.run(w.promise).catch(() => undefined);
+    }
+    return w;
+  }
+
+  private waiter(what: string, site: CallSite, deadline: number): Waiter {
     const w = new Waiter(this.current(), what, site, this.clock.now, deadline);
     this.blocked.add(w);
     if (deadline === Infinity) {
@@ -317,6 +334,8 @@ export class Scheduler {
     for (const w of [...this.blocked]) {
       this.settle(w);
       if (w.timer !== 0) this.clock.cancel(w.timer);
+      // A task's waiter is abandoned with its run; a wait made from test code fails its caller.
+      if (w.adHoc) w.reject(err);
     }
     const runs = [...this.runs];
     this.runs.clear();

@@ -30,7 +30,13 @@ export class Waiter {
   timer = 0;
   /** Set by the primitive: the waiter may be woken by `wake_up_interruptible`. */
   interruptible = false;
+  /**
+   * Set by the scheduler for a wait made outside any task (test code): an ad-hoc run drives the
+   * pump until it settles, and a deadlock rejects its promise instead of leaving it pending.
+   */
+  adHoc = false;
   resolve!: (woken: boolean) => void;
+  reject!: (e: unknown) => void;
   readonly promise: Promise<boolean>;
 
   constructor(
@@ -43,7 +49,10 @@ export class Waiter {
     /** Absolute deadline in ns, Infinity for an untimed wait. */
     readonly deadline: number,
   ) {
-    this.promise = new Promise<boolean>((r) => (this.resolve = r));
+    this.promise = new Promise<boolean>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
   }
 }
 
