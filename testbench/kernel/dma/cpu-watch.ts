@@ -25,8 +25,8 @@ const L2_SIZE = 1 << L2_BITS;
 /** The flag table: two levels (pfn >> 10, pfn & 1023) so sparse high RAM costs nothing. @internal */
 export class PfnFlags {
   private readonly dir: (Uint8Array | undefined)[] = [];
-  /** Reference counts per flag bit, by pfn (off the hot path). */
-  private readonly counts = [new Map<number, number>(), new Map<number, number>(), new Map<number, number>()];
+  /** Reference counts per flag bit, by pfn: two-level typed tables like the flags (no Map). */
+  private readonly counts: (Int32Array | undefined)[][] = [[], [], []];
   /** Pages with any flag set. */
   flagged = 0;
 
@@ -40,12 +40,22 @@ export class PfnFlags {
     const k = bit === 1 ? 0 : bit === 2 ? 1 : 2;
     const counts = this.counts[k]!;
     for (let pfn = first; pfn <= last; pfn++) {
-      const n = (counts.get(pfn) ?? 0) + delta;
+      const hi = Math.floor(pfn / L2_SIZE);
+      let l2 = counts[hi];
+      if (l2 === undefined) {
+        if (delta <= 0) {
+          this.set(pfn, bit, false);
+          continue;
+        }
+        l2 = counts[hi] = new Int32Array(L2_SIZE);
+      }
+      const i = pfn & (L2_SIZE - 1);
+      const n = l2[i]! + delta;
       if (n <= 0) {
-        counts.delete(pfn);
+        l2[i] = 0;
         this.set(pfn, bit, false);
       } else {
-        counts.set(pfn, n);
+        l2[i] = n;
         this.set(pfn, bit, true);
       }
     }
@@ -54,7 +64,8 @@ export class PfnFlags {
   /** Drop `bit` on one pfn regardless of its count. */
   clear(pfn: number, bit: number): void {
     const k = bit === 1 ? 0 : bit === 2 ? 1 : 2;
-    this.counts[k]!.delete(pfn);
+    const l2 = this.counts[k]![Math.floor(pfn / L2_SIZE)];
+    if (l2 !== undefined) l2[pfn & (L2_SIZE - 1)] = 0;
     this.set(pfn, bit, false);
   }
 

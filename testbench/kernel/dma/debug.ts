@@ -96,10 +96,14 @@ export class DmaDebug {
     if (!index) this.pageIndex.set(entry.dev.name, (index = new Map()));
     const first = Math.floor(entry.devAddr / PAGE);
     const last = Math.floor((entry.devAddr + Math.max(entry.size, 1) - 1) / PAGE);
+    // Pages covered by this entry alone share one frozen one-element list (no array per page);
+    // a page gaining a second entry gets its own list.
+    let solo: readonly DmaDebugEntry[] | undefined;
     for (let p = first; p <= last; p++) {
       const at = index.get(p);
-      if (at) at.push(entry);
-      else index.set(p, [entry]);
+      if (at === undefined) index.set(p, (solo ??= Object.freeze([entry])) as DmaDebugEntry[]);
+      else if (at.length === 1) index.set(p, [at[0]!, entry]);
+      else at.push(entry);
     }
     if (entry.type !== "coherent" && entry.dir !== 1) {
       const cln = Math.floor(entry.paddr / CACHELINE);
@@ -125,9 +129,13 @@ export class DmaDebug {
       for (let p = first; p <= last; p++) {
         const at = index.get(p);
         if (!at) continue;
+        // A one-element list may be shared (frozen): never spliced, dropped with its last entry.
+        if (at.length === 1) {
+          if (at[0] === entry) index.delete(p);
+          continue;
+        }
         const j = at.indexOf(entry);
         if (j >= 0) at.splice(j, 1);
-        if (at.length === 0) index.delete(p);
       }
     }
     if (entry.type !== "coherent" && entry.dir !== 1) {
@@ -205,23 +213,22 @@ export class DmaDebug {
       }
       return { errors };
     }
-    const a = hex16(ref.devAddr);
     if (entry.size !== ref.size) {
-      errors.push(this.error(ref.dev, `device driver frees DMA memory with different size [device address=${a}] [map size=${entry.size} bytes] [unmap size=${ref.size} bytes]`, entry));
+      errors.push(this.error(ref.dev, `device driver frees DMA memory with different size [device address=${hex16(ref.devAddr)}] [map size=${entry.size} bytes] [unmap size=${ref.size} bytes]`, entry));
     }
     if (entry.type !== ref.type) {
-      errors.push(this.error(ref.dev, `device driver frees DMA memory with wrong function [device address=${a}] [size=${entry.size} bytes] [mapped as ${entry.type}] [unmapped as ${ref.type}]`, entry));
+      errors.push(this.error(ref.dev, `device driver frees DMA memory with wrong function [device address=${hex16(ref.devAddr)}] [size=${entry.size} bytes] [mapped as ${entry.type}] [unmapped as ${ref.type}]`, entry));
     } else if (entry.type === "coherent" && ref.cpuAddr !== undefined && entry.cpuAddr !== undefined && entry.cpuAddr !== ref.cpuAddr) {
-      errors.push(this.error(ref.dev, `device driver frees DMA memory with different CPU address [device address=${a}] [size=${entry.size} bytes] [cpu alloc address=0x${addrHex(entry.cpuAddr)}] [cpu free address=0x${addrHex(ref.cpuAddr)}]`, entry));
+      errors.push(this.error(ref.dev, `device driver frees DMA memory with different CPU address [device address=${hex16(ref.devAddr)}] [size=${entry.size} bytes] [cpu alloc address=0x${addrHex(entry.cpuAddr)}] [cpu free address=0x${addrHex(ref.cpuAddr)}]`, entry));
     }
     if (ref.type === "scatter-gather" && entry.sgCallEnts !== undefined && ref.sgCallEnts !== undefined && entry.sgCallEnts !== ref.sgCallEnts) {
       errors.push(this.error(ref.dev, `device driver frees DMA sg list with different entry count [map count=${entry.sgCallEnts}] [unmap count=${ref.sgCallEnts}]`, entry));
     }
     if (entry.dir !== ref.dir) {
-      errors.push(this.error(ref.dev, `device driver frees DMA memory with different direction [device address=${a}] [size=${entry.size} bytes] [mapped with ${dirName(entry.dir)}] [unmapped with ${dirName(ref.dir)}]`, entry));
+      errors.push(this.error(ref.dev, `device driver frees DMA memory with different direction [device address=${hex16(ref.devAddr)}] [size=${entry.size} bytes] [mapped with ${dirName(entry.dir)}] [unmapped with ${dirName(ref.dir)}]`, entry));
     }
     if (entry.mapErrCheck === MapErrCheck.NOT_CHECKED) {
-      errors.push(this.error(ref.dev, `device driver failed to check map error[device address=${a}] [size=${entry.size} bytes] [mapped as ${entry.type}]`, entry));
+      errors.push(this.error(ref.dev, `device driver failed to check map error[device address=${hex16(ref.devAddr)}] [size=${entry.size} bytes] [mapped as ${entry.type}]`, entry));
     }
     this.drop(entry);
     return { entry, errors };

@@ -93,10 +93,14 @@ export class DmaDetectors {
 
   /** A streaming mapping was made (the device owns it). */
   streamingAdded(r: DmaRecord): void {
+    // Pages holding only this record share one frozen one-element list (no array per page); a
+    // page gaining a second record gets its own list.
+    let solo: readonly DmaRecord[] | undefined;
     for (const p of recordPfns(r)) {
       const at = this.byPfn.get(p);
-      if (at) at.push(r);
-      else this.byPfn.set(p, [r]);
+      if (at === undefined) this.byPfn.set(p, (solo ??= Object.freeze([r])) as DmaRecord[]);
+      else if (at.length === 1) this.byPfn.set(p, [at[0]!, r]);
+      else at.push(r);
       this.flags.adjust(p, p, Watch.DeviceOwned, 1);
     }
   }
@@ -114,9 +118,13 @@ export class DmaDetectors {
     for (const p of recordPfns(r)) {
       const at = this.byPfn.get(p);
       if (at) {
-        const i = at.indexOf(r);
-        if (i >= 0) at.splice(i, 1);
-        if (at.length === 0) this.byPfn.delete(p);
+        // A one-element list may be shared (frozen): never spliced, dropped with its last record.
+        if (at.length === 1) {
+          if (at[0] === r) this.byPfn.delete(p);
+        } else {
+          const i = at.indexOf(r);
+          if (i >= 0) at.splice(i, 1);
+        }
       }
       if (r.owner === "device") this.flags.adjust(p, p, Watch.DeviceOwned, -1);
     }

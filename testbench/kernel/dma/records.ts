@@ -27,10 +27,18 @@ export interface DmaRecord extends DmaDebugEntry {
 export function recordPfns(r: DmaRecord): number[] {
   const out: number[] = [];
   const c = r.cpuRanges;
+  // One piece covers distinct pages; several may share pages (kept once, first-seen order).
+  const seen = c.length > 2 ? new Set<number>() : undefined;
   for (let k = 0; k < c.length; k += 2) {
     const first = Math.floor(c[k]! / 4096);
     const last = Math.floor((c[k]! + Math.max(c[k + 1]!, 1) - 1) / 4096);
-    for (let p = first; p <= last; p++) if (out[out.length - 1] !== p && !out.includes(p)) out.push(p);
+    for (let p = first; p <= last; p++) {
+      if (seen !== undefined) {
+        if (seen.has(p)) continue;
+        seen.add(p);
+      }
+      out.push(p);
+    }
   }
   return out;
 }

@@ -1,8 +1,8 @@
 /**
- * Live pins of user pages (pin_user_pages), per pfn: a count in a two-level typed table (no Map
- * on the pin path), and the pins' leak-ledger ids in pin order for the pfns that have any. While
- * the ledger is off pins have id 0 and only the count moves; a pfn's id list, once it exists,
- * holds every pin of the pfn (zeros included) so unpinning releases the ids last-in first-out.
+ * Live pins of user pages (pin_user_pages), per pfn, with their leak-ledger ids (0 while the
+ * ledger is off), released last-in first-out. The pin path allocates nothing for a page pinned
+ * once: the count and the single id live in two-level typed tables; a page pinned several times
+ * at once keeps its ids in a list (a Map entry) until it is back to one pin.
  */
 
 const L2_BITS = 10;
@@ -10,42 +10,51 @@ const L2_SIZE = 1 << L2_BITS;
 
 /** @internal */
 export class PinTable {
-  private readonly dir: (Int32Array | undefined)[] = [];
-  private readonly ids = new Map<number, number[]>();
+  private readonly counts: (Int32Array | undefined)[] = [];
+  /** The id of a pfn pinned exactly once. */
+  private readonly single: (Int32Array | undefined)[] = [];
+  /** The ids of a pfn pinned more than once, oldest first. */
+  private readonly multi = new Map<number, number[]>();
 
   /** Pins of `pfn`. */
   count(pfn: number): number {
-    const l2 = this.dir[Math.floor(pfn / L2_SIZE)];
+    const l2 = this.counts[Math.floor(pfn / L2_SIZE)];
     return l2 === undefined ? 0 : l2[pfn & (L2_SIZE - 1)]!;
   }
 
   /** One more pin of `pfn` with ledger id `id` (0 when not in the ledger). */
   pin(pfn: number, id: number): void {
     const hi = Math.floor(pfn / L2_SIZE);
-    let l2 = this.dir[hi];
-    if (l2 === undefined) l2 = this.dir[hi] = new Int32Array(L2_SIZE);
-    const i = pfn & (L2_SIZE - 1);
-    const before = l2[i]!;
-    l2[i] = before + 1;
-    let list = this.ids.get(pfn);
-    if (list === undefined && id !== 0) {
-      // The earlier pins (id 0) sit below this one.
-      list = new Array<number>(before).fill(0);
-      this.ids.set(pfn, list);
+    let c = this.counts[hi];
+    let one = this.single[hi];
+    if (c === undefined || one === undefined) {
+      c = this.counts[hi] = new Int32Array(L2_SIZE);
+      one = this.single[hi] = new Int32Array(L2_SIZE);
     }
-    if (list !== undefined) list.push(id);
+    const i = pfn & (L2_SIZE - 1);
+    const before = c[i]!;
+    c[i] = before + 1;
+    if (before === 0) one[i] = id;
+    else if (before === 1) this.multi.set(pfn, [one[i]!, id]);
+    else this.multi.get(pfn)!.push(id);
   }
 
   /** Drop the latest pin of `pfn`: its ledger id (0 when none), or -1 when `pfn` is not pinned. */
   unpin(pfn: number): number {
-    const l2 = this.dir[Math.floor(pfn / L2_SIZE)];
+    const hi = Math.floor(pfn / L2_SIZE);
+    const c = this.counts[hi];
+    const one = this.single[hi];
     const i = pfn & (L2_SIZE - 1);
-    if (l2 === undefined || l2[i]! === 0) return -1;
-    l2[i]!--;
-    const list = this.ids.get(pfn);
-    if (list === undefined) return 0;
+    if (c === undefined || one === undefined || c[i]! === 0) return -1;
+    const n = c[i]!;
+    c[i] = n - 1;
+    if (n === 1) return one[i]!;
+    const list = this.multi.get(pfn)!;
     const id = list.pop()!;
-    if (list.length === 0) this.ids.delete(pfn);
+    if (n === 2) {
+      one[i] = list[0]!;
+      this.multi.delete(pfn);
+    }
     return id;
   }
 }
