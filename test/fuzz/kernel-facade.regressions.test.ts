@@ -85,4 +85,21 @@ describe("kernel facade regressions from the fuzz", () => {
     ]);
     await tb.dispose();
   });
+
+  it("put_page dropping the last reference of a slab or page-table page is an invalid free, not a silent free", async () => {
+    const { tb, k } = await rig();
+    const obj = k.kmalloc(64, GFP_KERNEL)!;
+    const slabPage = k.virt_to_page(obj);
+    k.put_page(slabPage);
+    expect(k.page_count(slabPage)).toBe(1);
+    expect(tb.reports("kasan").map((r) => r.title)).toEqual([expect.stringMatching(/invalid-free/)]);
+    expect(tb.reports("kasan")[0]!.text).toMatch(/put_page\(\) drops the last reference of pfn [0-9a-f]+, a slab page the kernel still uses/);
+    // The slab still owns its page: allocations keep working.
+    for (let i = 0; i < 256; i++) expect(k.kzalloc(64, GFP_KERNEL)).not.toBeNull();
+    // An alloc_pages page is still freed by its last put_page.
+    const page = k.alloc_page(GFP_KERNEL)!;
+    k.put_page(page);
+    expect(tb.reports("kasan")).toHaveLength(1);
+    await tb.dispose();
+  });
 });

@@ -622,6 +622,13 @@ export class MmApi implements KernelApiPart {
       return;
     }
     if (mm.db.refcount[idx] === 1) {
+      const kind = mm.db.kind[idx]!;
+      if (kind !== PageKind.Pages && kind !== PageKind.KmallocLarge && kind !== PageKind.Internal) {
+        // Freeing it would hand a page the kernel still uses (slab, page table, vmalloc backing,
+        // boot reservation) to the next allocation: Linux's free path reports it as a bad page.
+        mm.kasan.reportFree("invalid-free", head * PAGE, null, o.driver, `put_page() drops the last reference of pfn ${head.toString(16)}, a ${pageKindName(kind)} page the kernel still uses`);
+        return;
+      }
       this.core.ledger.remove(mm.db.ledgerId[idx]!);
       mm.db.ledgerId[idx] = 0;
     }
