@@ -95,6 +95,8 @@ export function pfnOf(pa: PhysAddr): number {
  * @public
  */
 export function formatAddr(n: number, digits?: 8 | 16): string {
+  // Reports format whatever a driver passed (undefined, null, NaN): never throw here.
+  if (typeof n !== "number" || !Number.isFinite(n)) return String(n);
   if (n < 0) {
     const hi = Math.floor(n / 2 ** 32);
     const lo = n - hi * 2 ** 32;

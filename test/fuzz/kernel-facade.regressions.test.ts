@@ -102,4 +102,27 @@ describe("kernel facade regressions from the fuzz", () => {
     expect(tb.reports("kasan")).toHaveLength(1);
     await tb.dispose();
   });
+
+  it("undefined or null where an address belongs is reported or oopses, never a TypeError from formatting it", async () => {
+    const { tb, k } = await rig();
+    const calls: [string, () => unknown][] = [
+      ["kfree(undefined)", () => k.kfree(undefined as never)],
+      ["vfree(undefined)", () => k.vfree(undefined as never)],
+      ["iounmap(undefined)", () => k.iounmap(undefined as never)],
+      ["virt_to_phys(undefined)", () => k.virt_to_phys(undefined as never)],
+      ["phys_to_virt(undefined)", () => k.phys_to_virt(undefined as never)],
+      ["readw(null)", () => k.readw(null as never)],
+      ["mem.read32(null)", () => k.mem.read32(null as never)],
+      ["mem.write64(undefined)", () => k.mem.write64(undefined as never, 1)],
+    ];
+    for (const [what, call] of calls) {
+      try {
+        call();
+      } catch (e) {
+        expect(e, what).toBeInstanceOf(KernelOops);
+      }
+    }
+    expect(tb.reports().length).toBeGreaterThanOrEqual(calls.length);
+    await tb.dispose();
+  });
 });

@@ -105,6 +105,7 @@ export class PageFault extends Error {
 }
 
 function fmt(n: number): string {
+  if (typeof n !== "number" || !Number.isFinite(n)) return String(n);
   if (n < 0) {
     const hi = Math.floor(n / 4294967296);
     return (hi >>> 0).toString(16).padStart(8, "0") + (n - hi * 4294967296).toString(16).padStart(8, "0");

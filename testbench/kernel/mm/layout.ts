@@ -134,6 +134,8 @@ export function layoutOf(profile: ProfileName): MemLayout {
 
 /** A kernel address as the kernel prints pointers (%px): 16 or 8 lowercase hex digits. @public */
 export function hexAddr(addr: number, bits: 32 | 64 = 64): string {
+  // A driver may pass anything (undefined, null, NaN): print it rather than fail the report.
+  if (typeof addr !== "number" || !Number.isFinite(addr)) return String(addr);
   if (bits === 32) return (addr >= 0 ? addr - Math.floor(addr / 4294967296) * 4294967296 : addr + 4294967296).toString(16).padStart(8, "0");
   const u = addr < 0 ? addr + TWO64 : addr;
   if (addr < 0) {
