@@ -341,18 +341,20 @@ export class DmaDetectors {
     const pfn = Math.floor(pa / PAGE);
     const f = this.flags.get(pfn) | (Math.floor((pa + len - 1) / PAGE) !== pfn ? this.flags.get(pfn + 1) : 0);
     if (f === 0) return;
-    const s = site ?? this.core.site();
+    // The call site is captured only when something keeps it (a buffered store, a report):
+    // capturing costs microseconds and most accesses to watched pages are fine.
     if ((f & Watch.Buffered) !== 0 && write && this.storeBuffer.enabled) {
       const before = new Uint8Array(len);
       this.cpu.read(pa, before);
-      this.storeBuffer.capture(pa, before, va, s);
+      site ??= this.core.site();
+      this.storeBuffer.capture(pa, before, va, site);
     }
     if (!this.core.detectors.deviceCrossCheck) return;
-    if ((f & Watch.DeviceOwned) !== 0) this.ownershipCheck(pa, len, write, va, s);
-    if ((f & Watch.StaleLines) !== 0 && !write) this.staleCpuRead(pa, len, va, s);
+    if ((f & Watch.DeviceOwned) !== 0) this.ownershipCheck(pa, len, write, va, site);
+    if ((f & Watch.StaleLines) !== 0 && !write) this.staleCpuRead(pa, len, va, site);
   }
 
-  private ownershipCheck(pa: number, len: number, write: boolean, va: number | undefined, site: CallSite): void {
+  private ownershipCheck(pa: number, len: number, write: boolean, va: number | undefined, site: CallSite | undefined): void {
     const seen = new Set<DmaRecord>();
     for (let p = Math.floor(pa / PAGE); p <= Math.floor((pa + len - 1) / PAGE); p++) {
       for (const r of this.byPfn.get(p) ?? []) {
@@ -373,14 +375,14 @@ export class DmaDetectors {
           device: r.dev.name,
           address: va ?? pa,
           size: len,
-          stack: siteFrames(site),
+          stack: siteFrames(site ?? this.core.site()),
           mapStack: siteFrames(r.site),
         });
       }
     }
   }
 
-  private staleCpuRead(pa: number, len: number, va: number | undefined, site: CallSite): void {
+  private staleCpuRead(pa: number, len: number, va: number | undefined, site: CallSite | undefined): void {
     const dc = this.dcache;
     const ls = dc.lineSize;
     for (let line = Math.floor(pa / ls); line <= Math.floor((pa + len - 1) / ls); line++) {
@@ -407,7 +409,7 @@ export class DmaDetectors {
         device: r.dev.name,
         address: line * ls,
         size: ls,
-        stack: siteFrames(site),
+        stack: siteFrames(site ?? this.core.site()),
         mapStack: siteFrames(r.site),
       });
     }
