@@ -125,4 +125,12 @@ describe("kernel facade regressions from the fuzz", () => {
     expect(tb.reports().length).toBeGreaterThanOrEqual(calls.length);
     await tb.dispose();
   });
+
+  it("the DMA API with a NULL device oopses (NULL pointer dereference) instead of throwing a TypeError", async () => {
+    const { tb, k } = await rig();
+    expect(() => k.dma_set_mask(null as never, 0xffffffff)).toThrow(KernelOops);
+    expect(() => k.dma_map_single(undefined as never, 0 as never, 64, 1)).toThrow(KernelOops);
+    expect(tb.reports("oops").map((r) => r.title)).toEqual(Array(2).fill("BUG: kernel NULL pointer dereference, address: 0000000000000000"));
+    await tb.dispose();
+  });
 });

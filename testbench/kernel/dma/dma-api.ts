@@ -69,6 +69,7 @@ import { CpuPhys } from "./phys.js";
 import { DmaPools } from "./pool.js";
 import type { DmaRecord } from "./records.js";
 import { DeviceDmaStates, type DeviceDmaState } from "./state.js";
+import { kernelBug } from "../oops.js";
 import { StoreBuffer } from "./store-buffer.js";
 import { Swiotlb, IO_TLB_DEFAULT_SIZE } from "./swiotlb.js";
 
@@ -193,6 +194,8 @@ export class DmaApi implements KernelApiPart {
 
   /** Kernel-side call sites for an owner's device state. @internal */
   state(owner: Owner, dev: Device): DeviceDmaState {
+    // Linux dereferences dev->dma_mask first thing: a NULL device is an oops.
+    if (dev === null || dev === undefined) throw kernelBug(this.core, "BUG: kernel NULL pointer dereference, address: 0000000000000000", [`DMA API called with a ${String(dev)} struct device`], this.core.site(), owner.driver);
     const st = this.devices.get(dev.name);
     if (owner.driver !== "kernel") st.driver = owner.driver;
     if (st.requester === undefined) st.requester = dev.bus === "pci" ? (dev as PciDev).devfn : this.devices.allocRequester();
