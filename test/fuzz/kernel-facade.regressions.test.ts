@@ -133,4 +133,15 @@ describe("kernel facade regressions from the fuzz", () => {
     expect(tb.reports("oops").map((r) => r.title)).toEqual(Array(2).fill("BUG: kernel NULL pointer dereference, address: 0000000000000000"));
     await tb.dispose();
   });
+
+  it("printk/dev_* with a NULL message or device print (null) / (NULL device *) instead of throwing", async () => {
+    const { tb, k, pdev } = await rig();
+    k.pr_err(null as never);
+    k.dev_info(pdev, undefined as never);
+    k.dev_warn(null as never, "no device");
+    expect(tb.dmesg()).toContain("(null)");
+    expect(tb.dmesg()).toContain("fuzz 0000:00:01.0: (null)");
+    expect(tb.dmesg()).toContain("(NULL device *): no device");
+    await tb.dispose();
+  });
 });

@@ -24,13 +24,15 @@ export class PrintkApi implements KernelApiPart {
 
   /** `dev_printk`: `<driver> <device>: message`, as the kernel prefixes a bound device's lines. */
   devLine(owner: Owner, dev: Device, level: LogLevel, message: string): void {
-    this.core.dmesg.log(level, `${owner.driver === "kernel" ? "" : owner.driver + " "}${dev.name}: ${stripNewline(message)}`);
+    // A NULL device prints as __dev_printk does.
+    if (dev === null || dev === undefined) this.core.dmesg.log(level, `(NULL device *): ${stripNewline(message)}`);
+    else this.core.dmesg.log(level, `${owner.driver === "kernel" ? "" : owner.driver + " "}${dev.name}: ${stripNewline(message)}`);
   }
 
   /** `printk` with an optional KERN_<LEVEL> prefix (default level: warn, like default_message_loglevel 4). */
   printk(message: string): void {
     let level: LogLevel = "warn";
-    let text = message;
+    let text = asText(message);
     if (text.length >= 2 && text.charCodeAt(0) === 1) {
       const n = text.charCodeAt(1) - 48;
       if (n >= 0 && n < KERN_LEVELS.length) level = KERN_LEVELS[n]!;
@@ -92,6 +94,12 @@ export class PrintkApi implements KernelApiPart {
   }
 }
 
-function stripNewline(s: string): string {
+function stripNewline(message: string): string {
+  const s = asText(message);
   return s.endsWith("\n") ? s.slice(0, -1) : s;
+}
+
+/** A message as vsprintf prints a string argument: NULL (or undefined) as "(null)". */
+function asText(message: unknown): string {
+  return message === null || message === undefined ? "(null)" : String(message);
 }
