@@ -432,13 +432,30 @@ export class Process {
   /** Copy `n` bytes at `va` out of user memory. */
   readBytes(va: number, n: number): Uint8Array {
     const out = new Uint8Array(n);
-    this.withUser(() => this.sys.cpu.readBytes(va, out));
+    const cpu = this.sys.cpu;
+    // Page by page, so that a served fault resumes at the faulting page instead of restarting.
+    let done = 0;
+    this.withUser(() => {
+      while (done < n) {
+        const len = pageChunk(va + done, n - done);
+        cpu.readBytes(va + done, out, done, len);
+        done += len;
+      }
+    });
     return out;
   }
 
   /** Write `bytes` to user memory at `va`. */
   writeBytes(va: number, bytes: Uint8Array): void {
-    this.withUser(() => this.sys.cpu.writeBytes(va, bytes));
+    const cpu = this.sys.cpu;
+    let done = 0;
+    this.withUser(() => {
+      while (done < bytes.length) {
+        const len = pageChunk(va + done, bytes.length - done);
+        cpu.writeBytes(va + done, bytes, done, len);
+        done += len;
+      }
+    });
   }
 
   /**
@@ -448,7 +465,15 @@ export class Process {
   fill(va: number, data: number | Uint8Array, len?: number): void {
     if (typeof data === "number") {
       const n = len ?? 0;
-      this.withUser(() => this.sys.cpu.fill(va, n, data & 0xff));
+      const cpu = this.sys.cpu;
+      let done = 0;
+      this.withUser(() => {
+        while (done < n) {
+          const k = pageChunk(va + done, n - done);
+          cpu.fill(va + done, k, data & 0xff);
+          done += k;
+        }
+      });
       return;
     }
     const n = len ?? data.length;
@@ -478,4 +503,9 @@ export class Process {
       cpu.switchTo(root, asid);
     }
   }
+}
+
+/** Bytes from `va` to the end of its page, at most `left`. */
+function pageChunk(va: number, left: number): number {
+  return Math.min(PAGE - (va - Math.floor(va / PAGE) * PAGE), left);
 }
