@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { MiscDevice, VmFault } from "../../../sdk/index.js";
 import { GFP_KERNEL, MISC_DYNAMIC_MINOR } from "../../../sdk/index.js";
 import { MemType } from "../../soc/pagetable.js";
+import { hexVa } from "./mmap-checks.js";
 import { bootProcKit } from "./test-kit.js";
 import { MAP_SHARED, O_RDWR, PROT_READ, PROT_WRITE } from "./uapi.js";
 
@@ -63,6 +64,14 @@ describe("detector 11 (mmap)", () => {
         expect(r).toHaveLength(1);
         expect(r[0]!.title).toMatch(/maps dma-coherent memory write-back \(cached\) into user space while the kernel maps it uncached on a non-coherent board/);
       }
+    }
+  });
+});
+
+describe("hexVa", () => {
+  it("prints like toString(16) padded to 8 digits, also above 2^32", () => {
+    for (const a of [0, 0x1000, 0xffffffff, 2 ** 32, 0x7f1234567000, 0x7ffffffff000 + 0xfff, 2 ** 53 - 1, 2 ** 53, -4096, 0x1234.5]) {
+      expect(hexVa(a)).toBe(a.toString(16).padStart(8, "0"));
     }
   });
 });
