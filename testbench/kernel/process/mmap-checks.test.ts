@@ -70,7 +70,7 @@ describe("detector 11 (mmap)", () => {
 
 describe("hexVa", () => {
   it("prints like toString(16) padded to 8 digits, also above 2^32", () => {
-    for (const a of [0, 0x1000, 0xffffffff, 2 ** 32, 0x7f1234567000, 0x7ffffffff000 + 0xfff, 2 ** 53 - 1, 2 ** 53, -4096, 0x1234.5]) {
+    for (const a of [0, 0x1000, 0xffffffff, 2 ** 32, 0x7f1234567000, 0x7ffffffff000 + 0xfff, 2 ** 53 - 1, 2 ** 53, -4096, 0x1234 + 0.5, 2 ** 40 + 0.5]) {
       expect(hexVa(a)).toBe(a.toString(16).padStart(8, "0"));
     }
   });
