@@ -7,7 +7,9 @@
  * card→host at the file position (`lseek` selects the card offset); see xfer.ts.
  *
  * Everything probe sets up is managed (pcim/devm/dmam), so a failing probe unwinds by itself and
- * remove only deregisters the misc device.
+ * remove only deregisters the misc device, then waits for transfers still in flight (each engine's
+ * lock) before devres unmaps the registers and frees the rings: on a surprise removal a transfer
+ * may still be waiting for its (never coming) completion.
  */
 import {
   DMA_BIT_MASK, EINVAL, ENODEV, ENOMEM, GFP_KERNEL, IRQF_SHARED, IRQ_HANDLED, IRQ_NONE, MISC_DYNAMIC_MINOR, PAGE_SIZE,
@@ -209,10 +211,14 @@ function makeDriver(o: Resolved, hooks: SgdmaHooks): PciDriver {
     return 0;
   }
 
-  function remove(k: Kernel, pdev: PciDev): void {
+  async function remove(k: Kernel, pdev: PciDev): Promise<void> {
     const card = k.pci_get_drvdata<Card | undefined>(pdev);
     if (!card) return;
     k.misc_deregister(card.misc);
+    for (const e of [card.h2c, card.c2h]) {
+      await k.mutex_lock(e.lock);
+      k.mutex_unlock(e.lock);
+    }
     used.delete(card.index);
   }
 
