@@ -15,7 +15,8 @@ import type { Report, ReportKind } from "../checks/report.js";
 import type { KernelCore } from "../kernel/core.js";
 import type { Owner } from "../kernel/facade.js";
 import { bootKernel, buildFacade, registerKernel } from "../kernel/register.js";
-import { KERNEL_CORE, PROCESSES } from "../kernel/tokens.js";
+import { DEVICE_FAULTS, KERNEL_CORE, PROCESSES } from "../kernel/tokens.js";
+import type { DeviceFaults } from "../kernel/bus/device-faults.js";
 import type { Process } from "../kernel/process/process.js";
 
 /** Options of {@link Testbench.boot}: board, seed, overrides, register hook, devices and drivers. @public */
@@ -98,6 +99,14 @@ export class Testbench {
   /** Unbind every bound device. */
   unbindAll(): Promise<void> {
     return this.drivers.unbindAll();
+  }
+
+  /**
+   * Device-level fault injection: DMA errors, IOMMU faults, lost, late and spurious interrupts,
+   * surprise removal (e.g. `tb.deviceFaults.inject({ device: "0000:00:01.0", kind: "lost-irq" })`).
+   */
+  get deviceFaults(): DeviceFaults {
+    return this.container.resolve(DEVICE_FAULTS);
   }
 
   /** Start a user process (its own page tables over the shared kernel half). */

@@ -19,6 +19,8 @@ export const IO_ACCESS: InjectionToken<import("./io/accessors.js").IoAccessors> 
 export const ORDERING: InjectionToken<import("./io/ordering.js").Ordering> = Symbol("vdtb.kernel.ordering");
 /** Device hosting: plugged virtual devices, their contexts and bus regions. @public */
 export const DEVICE_HOST: InjectionToken<import("./bus/device-host.js").DeviceHost> = Symbol("vdtb.kernel.deviceHost");
+/** Device-level fault injection (DMA errors, IOMMU faults, lost/late/spurious interrupts, surprise removal). @public */
+export const DEVICE_FAULTS: InjectionToken<import("./bus/device-faults.js").DeviceFaults> = Symbol("vdtb.kernel.deviceFaults");
 /** The PCI host bridge and bus 0. @public */
 export const PCI_HOST: InjectionToken<import("./bus/pci-host.js").PciHost> = Symbol("vdtb.kernel.pciHost");
 /** The PCI facade slice (pci_enable_device, BARs, config space, IRQ vectors). @public */

@@ -17,8 +17,8 @@ import { BOARD, CLOCK, DEVICE_MEMORY, RAM, TRACE } from "./tokens.js";
 /** Returned by {@link Iommu.translate} when the access faulted. @public */
 export const IOMMU_FAULT = -1;
 
-/** Why the IOMMU refused an access. @public */
-export type IommuFaultCause = "no-domain" | "not-present" | "read-only" | "out-of-range";
+/** Why the IOMMU refused an access ("injected": a device-level fault injected by the testbench). @public */
+export type IommuFaultCause = "no-domain" | "not-present" | "read-only" | "out-of-range" | "injected";
 
 /** A logged IOMMU fault. @public */
 export interface IommuFaultRecord {
@@ -110,6 +110,15 @@ export class Iommu {
   /** Map `[iova, iova+size)` to `[pa, pa+size)`; `flags` may hold {@link PteFlag.Write}. No IOTLB flush. */
   map(domain: number, iova: number, pa: number, size: number, flags: number, alloc: AllocTablePage): void {
     this.pt.map(this.domainRoot(domain), iova, pa, size, (flags & (PteFlag.Write | PteFlag.Huge)) | PteFlag.Present, alloc);
+  }
+
+  /**
+   * Map `count` consecutive IOVA pages from `iova` to the page frames `frames[0..count)`; `flags`
+   * may hold {@link PteFlag.Write}. The same as one {@link Iommu.map} per page. No IOTLB flush.
+   * @internal
+   */
+  mapFrames(domain: number, iova: number, frames: ArrayLike<number>, count: number, flags: number, alloc: AllocTablePage): void {
+    this.pt.mapFrames(this.domainRoot(domain), iova, frames, count, (flags & PteFlag.Write) | PteFlag.Present, alloc);
   }
 
   /** Unmap `[iova, iova+size)`; returns pages unmapped. No IOTLB flush (call {@link Iommu.flush}). */

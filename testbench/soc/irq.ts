@@ -38,6 +38,8 @@ export class InterruptController {
   private readonly asserted = new Uint8Array(IRQ_LINES);
   private readonly latched = new Uint8Array(IRQ_LINES);
   private readonly inService = new Uint8Array(IRQ_LINES);
+  /** One delivery owed to a line nobody asserts (fault injection's spurious interrupt). */
+  private readonly forced = new Uint8Array(IRQ_LINES);
   private readonly vector = new Int32Array(IRQ_LINES);
   private readonly msiQueue: number[] = [];
   private deliver: DeliverFn | null = null;
@@ -92,6 +94,18 @@ export class InterruptController {
   pulse(line: number, source = SOURCE_CPU): void {
     this.raise(line, source);
     this.lower(line, source);
+  }
+
+  /**
+   * Deliver one interrupt on `line` although no device asserts it (a spurious interrupt, as
+   * electrical noise or a misrouted message would cause): delivered once when the line is
+   * unmasked and not in service; for a level line it is in service until EOI like any other.
+   */
+  injectSpurious(line: number, source = SOURCE_CPU): void {
+    this.check(line);
+    this.forced[line] = 1;
+    this.trace.record(TraceKind.Irq, line, 0, 1, source, "spurious");
+    this.kick();
   }
 
   /** Mask a line: it is not delivered (edges latch) until unmasked. */
@@ -164,6 +178,7 @@ export class InterruptController {
 
   private deliverable(line: number): boolean {
     if (this.masked[line] !== 0) return false;
+    if (this.forced[line] !== 0 && this.inService[line] === 0) return true;
     if (this.edge[line] !== 0) return this.latched[line] !== 0;
     return this.asserted[line] !== 0 && this.inService[line] === 0;
   }
@@ -179,6 +194,7 @@ export class InterruptController {
     for (let line = 0; line < IRQ_LINES; line++) {
       if (!this.localOn || this.deliver === null) return;
       if (!this.deliverable(line)) continue;
+      this.forced[line] = 0;
       if (this.edge[line] !== 0) this.latched[line] = 0;
       else this.inService[line] = 1;
       this.counts[line]!++;

@@ -32,6 +32,7 @@ import type { IoResources } from "../io/resources.js";
 import { IO_RESOURCES, IRQ_NUMBERS, PCI_HOST } from "../tokens.js";
 import { DeviceDmaPort, DmaChecks } from "./dma-port.js";
 import type { IrqNumbers } from "./irq-numbers.js";
+import { IrqGate } from "./irq-gate.js";
 import { LineIrqPort } from "./irq-wires.js";
 import type { PciFunction } from "./pci-function.js";
 import type { PciHost } from "./pci-host.js";
@@ -59,6 +60,8 @@ export interface HostedDevice {
   readonly requester: number;
   readonly ctx: DeviceContext;
   readonly dma: DeviceDmaPort;
+  /** The device's interrupt outputs (`ctx.irq`), hookable by device-level fault injection. */
+  readonly irqGate: IrqGate;
   readonly pci?: PciFunction;
   /** Platform/ISA: MMIO windows and port ranges. */
   readonly windows: readonly HostedWindow[];
@@ -153,8 +156,9 @@ export class DeviceHost {
       devfn: fn.devfn,
       irq: fn.intxLine >= 0 ? this.irqNumbers.lineIrq(fn.intxLine) : 0,
     }) as MutablePciDev;
-    const ctx = this.context(fn.name, requester, dma, fn.irqPort, decl, fn);
-    return { id, name: fn.name, model, decl, dev: dev as unknown as PciDev, requester, ctx, dma, pci: fn, windows: [], ports: [], irqs: [] };
+    const irqGate = new IrqGate(fn.irqPort);
+    const ctx = this.context(fn.name, requester, dma, irqGate, decl, fn);
+    return { id, name: fn.name, model, decl, dev: dev as unknown as PciDev, requester, ctx, dma, irqGate, pci: fn, windows: [], ports: [], irqs: [] };
   }
 
   private plugFixed(model: VirtualDevice, decl: DeviceDecl & { bus: "platform" | "isa" }, id: number): HostedDevice {
@@ -181,13 +185,13 @@ export class DeviceHost {
     }
     const irqs = decl.irqs.map((l) => this.irqNumbers.lineIrq(l));
     const dma = new DeviceDmaPort(requester, name, this.iommu, this.trace, this.dmaChecks, null);
-    const irqPort = new LineIrqPort(this.pci.wires, decl.irqs, requester, requester, (m) => this.logGuestError(name, requester, m));
+    const irqGate = new IrqGate(new LineIrqPort(this.pci.wires, decl.irqs, requester, requester, (m) => this.logGuestError(name, requester, m)));
     const dev =
       decl.bus === "platform"
         ? ({ name, bus: "platform" } as unknown as PlatformDev)
         : ({ name, bus: "isa", ports: ports.map((p) => p.resource), irqs, dmaChannels: [...decl.dmaChannels] } as unknown as IsaDev);
-    const ctx = this.context(name, requester, dma, irqPort, decl, undefined);
-    return { id, name, model, decl, dev, requester, ctx, dma, windows, ports, irqs };
+    const ctx = this.context(name, requester, dma, irqGate, decl, undefined);
+    return { id, name, model, decl, dev, requester, ctx, dma, irqGate, windows, ports, irqs };
   }
 
   private logGuestError(device: string, requester: number, message: string): void {

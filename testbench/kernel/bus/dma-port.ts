@@ -84,8 +84,19 @@ function fromSoc(s: number): DmaStatus {
   return s === SocDmaStatus.Ok ? DmaStatus.OK : s === SocDmaStatus.IommuFault ? DmaStatus.IOMMU_FAULT : DmaStatus.MASTER_ABORT;
 }
 
+/**
+ * A device-level fault hook on one port (set by the testbench's device fault injection): called
+ * first on every access; anything but `DmaStatus.OK` aborts the access with that status, no data
+ * moved.
+ * @public
+ */
+export type DmaFaultHook = (addr: number, len: number, write: boolean) => DmaStatus;
+
 /** @public */
 export class DeviceDmaPort implements DmaPort {
+  /** Device-level fault injection (null unless a device fault is armed for this device). */
+  fault: DmaFaultHook | null = null;
+
   constructor(
     readonly requester: number,
     readonly device: string,
@@ -97,6 +108,10 @@ export class DeviceDmaPort implements DmaPort {
   ) {}
 
   read(addr: DmaAddr, dst: Uint8Array): DmaStatus {
+    if (this.fault !== null) {
+      const f = this.fault(addr, dst.length, false);
+      if (f !== DmaStatus.OK) return f;
+    }
     const s = this.checkAccess(addr, dst.length, false);
     if (s !== DmaStatus.OK) return s;
     const r = fromSoc(this.iommu.dmaRead(this.requester, addr, dst));
@@ -104,6 +119,10 @@ export class DeviceDmaPort implements DmaPort {
   }
 
   write(addr: DmaAddr, src: Uint8Array): DmaStatus {
+    if (this.fault !== null) {
+      const f = this.fault(addr, src.length, true);
+      if (f !== DmaStatus.OK) return f;
+    }
     const s = this.checkAccess(addr, src.length, true);
     if (s !== DmaStatus.OK) return s;
     const r = fromSoc(this.iommu.dmaWrite(this.requester, addr, src));

@@ -104,6 +104,8 @@ export class PciFunction {
   private intxAsserted = false;
   /** Id among wire drivers. */
   readonly wireId: number;
+  /** Surprise-removed: config reads all ones, writes and BAR decoding ignored, no interrupts. */
+  removed = false;
 
   constructor(
     readonly decl: PciDeviceDecl,
@@ -232,13 +234,13 @@ export class PciFunction {
 
   /** A config read of 1, 2 or 4 bytes (naturally aligned). */
   read(off: number, size: number): number {
-    if (off < 0 || off + size > 4096) return size === 4 ? 0xffffffff : (1 << (8 * size)) - 1;
+    if (this.removed || off < 0 || off + size > 4096) return size === 4 ? 0xffffffff : (1 << (8 * size)) - 1;
     return size === 1 ? this.cfg[off]! : size === 2 ? this.view.getUint16(off, true) : this.view.getUint32(off, true);
   }
 
   /** A config write: masked per byte, W1C bits, then the side effects of what changed. */
   write(off: number, size: number, value: number): void {
-    if (off < 0 || off + size > 4096) return;
+    if (this.removed || off < 0 || off + size > 4096) return;
     const oldCmd = this.command;
     for (let k = 0; k < size; k++) {
       const i = off + k;
@@ -291,8 +293,28 @@ export class PciFunction {
     if ((cmd ^ old) & PCI.COMMAND_INTX_DISABLE) this.driveIntx();
   }
 
+  /**
+   * Surprise removal (hot-unplug): the function stops answering. Its BARs leave the bus and its
+   * INTx wire is released; returns where the BARs were decoded (the caller may put an all-ones
+   * placeholder there, as a bus with nothing behind the address answers).
+   */
+  surpriseRemove(): { base: number; size: number; io: boolean; name: string }[] {
+    const gone: { base: number; size: number; io: boolean; name: string }[] = [];
+    this.stopIntx();
+    this.intxAsserted = false;
+    for (const b of this.bars) {
+      if (!b?.region) continue;
+      gone.push({ base: b.region.base, size: b.region.size, io: b.io, name: b.name });
+      this.host.bus.remove(b.region);
+      b.region = null;
+    }
+    this.removed = true;
+    return gone;
+  }
+
   /** Put each BAR on the bus, move it, or take it off, per the command register and its address. */
   updateDecode(): void {
+    if (this.removed) return;
     const cmd = this.command;
     const bus = this.host.bus;
     for (const b of this.bars) {
@@ -369,6 +391,7 @@ export class PciFunction {
 
   /** The device raises interrupt `vector`. */
   raise(vector: number): void {
+    if (this.removed) return;
     if (this.msixEnabled) return this.raiseMsix(vector);
     if (this.msiEnabled) return this.raiseMsi(vector);
     if (this.intxLine < 0 || (this.decl.intxPin ?? 0) === 0) return this.host.guestError(this, `raise with no interrupt enabled (no INTx pin, MSI/MSI-X off)`);

@@ -3,7 +3,8 @@ import { instanceCachingFactory } from "tsyringe";
 import type { DependencyContainer } from "../../soc/di.js";
 import { registerIo } from "../io/register.js";
 import { registerApiPart, registerDefault } from "../register.js";
-import { DEVICE_HOST, IRQ_NUMBERS, IRQS, PCI_API, PCI_HOST, PLATFORM_API } from "../tokens.js";
+import { DEVICE_FAULTS, DEVICE_HOST, DRIVER_CORE, IRQ_NUMBERS, IRQS, PCI_API, PCI_HOST, PLATFORM_API } from "../tokens.js";
+import { DeviceFaults } from "./device-faults.js";
 import { DeviceHost } from "./device-host.js";
 import { LinearIrqNumbers } from "./irq-numbers.js";
 import type { IrqNumbers } from "./irq-numbers.js";
@@ -29,6 +30,16 @@ export function registerBus(c: DependencyContainer): void {
   }
   registerDefault(c, PCI_HOST, PciHost);
   registerDefault(c, DEVICE_HOST, DeviceHost);
+  if (!c.isRegistered(DEVICE_FAULTS, false)) {
+    c.register(DEVICE_FAULTS, {
+      useFactory: instanceCachingFactory<DeviceFaults>((cc) => {
+        const f = cc.resolve(DeviceFaults);
+        // A surprise-removed device is unbound by the driver core, when there is one.
+        if (cc.isRegistered(DRIVER_CORE, true)) f.unbind = (h) => cc.resolve(DRIVER_CORE).unbind(h);
+        return f;
+      }),
+    });
+  }
   registerApiPart(c, PCI_API, PciApi);
   registerApiPart(c, PLATFORM_API, PlatformApi);
 }
