@@ -13,7 +13,7 @@ import { Mmu } from "./mmu.js";
 import { Access, PageFault, PteFlag } from "./pagetable.js";
 import type { FaultCause } from "./pagetable.js";
 import { SparseRam } from "./ram.js";
-import { MAX_ASID, Tlb, TlbAttr } from "./tlb.js";
+import { MAX_ASID, TLB_NO_KEY, Tlb, TlbAttr } from "./tlb.js";
 import { SOURCE_CPU, TraceKind, TraceRing } from "./trace.js";
 import { BUS, DCACHE, MMU, RAM, TLB, TRACE } from "./tokens.js";
 
@@ -65,6 +65,8 @@ export class Cpu {
   private readonly tlbSetMask: number;
   private readonly tlbWays: number;
   private readonly tlbIoKey: Float64Array;
+  private readonly tlbKey: Float64Array;
+  private readonly tlbView: (DataView | null)[];
   private readonly tlbAttr: Int32Array;
   private readonly tlbStats: Float64Array;
   private readonly tlbViewBase: Float64Array;
@@ -104,6 +106,8 @@ export class Cpu {
     this.tlbSetMask = tlb.setMask;
     this.tlbWays = tlb.ways;
     this.tlbIoKey = tlb.ioKey;
+    this.tlbKey = tlb.key;
+    this.tlbView = tlb.view;
     this.tlbAttr = tlb.attr;
     this.tlbStats = tlb.stats;
     this.tlbViewBase = tlb.viewBase;
@@ -241,6 +245,80 @@ export class Cpu {
     this.ioWrite(e, off, 4, value);
   }
 
+  /**
+   * A user-mode 32-bit store in address space `asid` that hits the TLB, without switching mode or
+   * address space (a hit needs neither the root nor the mode flags). Cached and direct (UC/WC)
+   * RAM only; returns false, having done nothing, when the caller must take the full path.
+   * @internal
+   */
+  storeUser32(asid: number, va: number, value: number): boolean {
+    const vpn = Math.floor(va * INV_PAGE);
+    const off = (va - vpn * PAGE) | 0;
+    if (off > PAGE - 4) return false;
+    const kb = vpn * 65536;
+    const k = kb + asid;
+    const kg = kb + 0xffff;
+    const keys = this.tlbKey;
+    let e = (vpn & this.tlbSetMask) * this.tlbWays;
+    const end = e + this.tlbWays;
+    for (; e < end; e++) {
+      const t = keys[e];
+      if (t === k || t === kg) {
+        const attr = this.tlbAttr[e]!;
+        if ((attr & T_UW) === 0) return false;
+        const kind = attr & KIND_MASK;
+        if (kind === KIND_DIRECT) {
+          this.tlbStats[0]++;
+          this.tlbView[e]!.setUint32(this.tlbViewBase[e]! + off, value, true);
+          return true;
+        }
+        if (kind !== KIND_CACHED) return false;
+        const ln = off >> this.lineShift;
+        const i = this.lineHint[(e << this.hintShift) + ln]!;
+        const inLine = off & this.lineMask;
+        if (i < 0 || this.dcTag[i] !== this.tlbPageBase[e]! * this.invLineSize + ln || inLine > this.lastWordInLine) return false;
+        this.dcStamp[i] = ++this.dcStats[0]!; // counts the access (a TLB and cache hit), as store32's fast path
+        this.dcData.setUint32((i << this.lineShift) + inLine, value, true);
+        this.dcDirty[i] = 1;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The load counterpart of {@link Cpu.storeUser32}: the value, or -1 when the full path is needed. @internal */
+  loadUser32(asid: number, va: number): number {
+    const vpn = Math.floor(va * INV_PAGE);
+    const off = (va - vpn * PAGE) | 0;
+    if (off > PAGE - 4) return -1;
+    const kb = vpn * 65536;
+    const k = kb + asid;
+    const kg = kb + 0xffff;
+    const keys = this.tlbKey;
+    let e = (vpn & this.tlbSetMask) * this.tlbWays;
+    const end = e + this.tlbWays;
+    for (; e < end; e++) {
+      const t = keys[e];
+      if (t === k || t === kg) {
+        const attr = this.tlbAttr[e]!;
+        if ((attr & T_UR) === 0) return -1;
+        const kind = attr & KIND_MASK;
+        if (kind === KIND_DIRECT) {
+          this.tlbStats[0]++;
+          return this.tlbView[e]!.getUint32(this.tlbViewBase[e]! + off, true);
+        }
+        if (kind !== KIND_CACHED) return -1;
+        const ln = off >> this.lineShift;
+        const i = this.lineHint[(e << this.hintShift) + ln]!;
+        const inLine = off & this.lineMask;
+        if (i < 0 || this.dcTag[i] !== this.tlbPageBase[e]! * this.invLineSize + ln || inLine > this.lastWordInLine) return -1;
+        this.dcStamp[i] = ++this.dcStats[0]!;
+        return this.dcData.getUint32((i << this.lineShift) + inLine, true);
+      }
+    }
+    return -1;
+  }
+
   /** Load an unsigned 16-bit little-endian value. */
   load16(va: number): number {
     return this.loadN(va, 2);
@@ -353,15 +431,34 @@ export class Cpu {
     return -1;
   }
 
+  /**
+   * The TLB entry for page `vpn` usable for `access` in this mode. One scan of the set: a match is
+   * counted as a hit (as {@link Tlb.probe} would) and refilled in place when it lacks the
+   * permission; a miss walks and fills the invalid way seen, else the set's victim.
+   */
   private entryFor(va: number, vpn: number, access: Access): number {
-    const tlb = this.tlb;
     const bit = access === Access.Read ? this.readBit : access === Access.Write ? this.writeBit : this.execBit;
-    const e = tlb.probe(vpn, this.asid);
-    return e >= 0 && (tlb.attr[e]! & bit) !== 0 ? e : this.tlbFill(va, access);
+    const keys = this.tlbKey;
+    const kb = vpn * 65536;
+    const k = kb + this.asid;
+    const kg = kb + 0xffff;
+    const start = (vpn & this.tlbSetMask) * this.tlbWays;
+    const end = start + this.tlbWays;
+    let free = -1;
+    for (let e = start; e < end; e++) {
+      const t = keys[e];
+      if (t === k || t === kg) {
+        this.tlbStats[0]++;
+        return (this.tlbAttr[e]! & bit) !== 0 ? e : this.tlbFill(va, access, e);
+      }
+      if (free < 0 && t === TLB_NO_KEY) free = e;
+    }
+    this.tlbStats[1]++;
+    return this.tlbFill(va, access, free);
   }
 
-  /** TLB miss (or permission miss): walk, check, resolve the backing, install. */
-  private tlbFill(va: number, access: Access): number {
+  /** TLB miss (or permission miss): walk, check, resolve the backing, install in `slot` (-1: the set's victim). */
+  private tlbFill(va: number, access: Access, slot: number): number {
     const mmu = this.mmu;
     const tlb = this.tlb;
     tlb.stats[2]++;
@@ -399,7 +496,11 @@ export class Cpu {
         base = pageBase - r.base;
       }
     }
-    return tlb.insert(Math.floor(va * INV_PAGE), this.asid, (flags & F_G) !== 0, attr, pageBase, view, base, region);
+    const vpn = Math.floor(va * INV_PAGE);
+    const set = vpn & this.tlbSetMask;
+    const e = slot >= 0 ? slot : tlb.victimOf(set, set * this.tlbWays);
+    tlb.fill(e, vpn, vpn * 65536 + ((flags & F_G) !== 0 ? 0xffff : this.asid), attr, pageBase, view, base, region);
+    return e;
   }
 
   private fault(va: number, access: Access, cause: FaultCause): PageFault {

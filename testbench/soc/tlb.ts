@@ -36,6 +36,8 @@ const KEY_GLOBAL = 0xffff;
  * Float64Array costs far more than storing a number in V8.
  */
 const NO_KEY = 0.5;
+/** The invalid-entry tag of the key arrays (for callers that scan a set themselves). @internal */
+export const TLB_NO_KEY = NO_KEY;
 // Plain numeric copies for insert (module-level numbers fold; object property loads do not).
 const KIND_MASK = TlbAttr.KindMask, KIND_CACHED = TlbAttr.KindCached, KIND_IO = TlbAttr.KindIo;
 const A_KR = TlbAttr.KernelRead, A_KW = TlbAttr.KernelWrite, A_UR = TlbAttr.UserRead, A_UW = TlbAttr.UserWrite;
@@ -163,41 +165,58 @@ export class Tlb {
    * @internal
    */
   insert(vpn: number, asid: number, global: boolean, attr: number, pageBase: number, view: DataView | null, viewBase: number, region: BusRegion | null): number {
+    const k = vpn * KEY_SCALE + asid;
+    const kg = vpn * KEY_SCALE + KEY_GLOBAL;
+    const slot = this.slotFor(vpn, k, kg);
+    this.fill(slot, vpn, global ? kg : k, attr, pageBase, view, viewBase, region);
+    return slot;
+  }
+
+  /**
+   * The way an insert of page `vpn` (keys `k`, `kg`) takes: the entry this translation already
+   * has, else an invalid way, else the set's round-robin victim (advanced). @internal
+   */
+  slotFor(vpn: number, k: number, kg: number): number {
+    const keys = this.key;
     const set = vpn & this.setMask;
     const start = set * this.ways;
     const end = start + this.ways;
-    const k = vpn * KEY_SCALE + asid;
-    const kg = vpn * KEY_SCALE + KEY_GLOBAL;
-    let slot = -1;
+    let free = -1;
     for (let i = start; i < end; i++) {
-      const t = this.key[i]!;
-      if (t === k || t === kg) {
-        slot = i;
-        break;
-      }
-      if (slot < 0 && t === NO_KEY) slot = i;
+      const t = keys[i]!;
+      if (t === k || t === kg) return i;
+      if (free < 0 && t === NO_KEY) free = i;
     }
-    if (slot < 0) {
-      const v = this.victim[set]!;
-      slot = start + v;
-      this.victim[set] = v + 1 === this.ways ? 0 : v + 1;
-    }
-    const key = global ? kg : k;
+    return free >= 0 ? free : this.victimOf(set, start);
+  }
+
+  /** Round-robin victim way of `set` (first entry `start`), advancing the pointer. @internal */
+  victimOf(set: number, start: number): number {
+    const v = this.victim[set]!;
+    this.victim[set] = v + 1 === this.ways ? 0 : v + 1;
+    return start + v;
+  }
+
+  /** Write entry `slot` (chosen by {@link Tlb.slotFor} or a caller's own scan) with its lookup key. @internal */
+  fill(slot: number, vpn: number, key: number, attr: number, pageBase: number, view: DataView | null, viewBase: number, region: BusRegion | null): void {
     this.key[slot] = key;
     this.attr[slot] = attr;
-    // Branch-free: an entry is fast for a class when it maps cached memory with that permission.
-    const fast = (attr & KIND_MASK) === KIND_CACHED ? attr : 0;
-    this.fk0[slot] = (fast & A_KR) !== 0 ? key : NO_KEY;
-    this.fk1[slot] = (fast & A_KW) !== 0 ? key : NO_KEY;
-    this.fk2[slot] = (fast & A_UR) !== 0 ? key : NO_KEY;
-    this.fk3[slot] = (fast & A_UW) !== 0 ? key : NO_KEY;
-    this.ioKey[slot] = region !== null && (attr & KIND_MASK) === KIND_IO ? key : NO_KEY;
+    // An entry is fast for a class when it maps cached memory with that permission.
+    if ((attr & KIND_MASK) === KIND_CACHED) {
+      this.fk0[slot] = (attr & A_KR) !== 0 ? key : NO_KEY;
+      this.fk1[slot] = (attr & A_KW) !== 0 ? key : NO_KEY;
+      this.fk2[slot] = (attr & A_UR) !== 0 ? key : NO_KEY;
+      this.fk3[slot] = (attr & A_UW) !== 0 ? key : NO_KEY;
+      this.ioKey[slot] = NO_KEY;
+    } else {
+      this.fk0[slot] = this.fk1[slot] = this.fk2[slot] = this.fk3[slot] = NO_KEY;
+      this.ioKey[slot] = region !== null && (attr & KIND_MASK) === KIND_IO ? key : NO_KEY;
+    }
     this.pageBase[slot] = pageBase;
     this.view[slot] = view;
     this.viewBase[slot] = viewBase;
     this.region[slot] = region;
     if (this.trace.tlbEvents) this.trace.record(TraceKind.Tlb, vpn * 4096, 4096, pageBase, SOURCE_CPU, "fill");
-    return slot;
   }
 
   /** Flush every entry (global ones too). */

@@ -374,6 +374,11 @@ export class Process {
   private load(va: number, size: 1 | 2 | 4): number {
     this.checkAlive();
     const cpu = this.sys.cpu;
+    if (size === 4) {
+      // A TLB hit needs neither the address-space switch nor the mode flip.
+      const v = cpu.loadUser32(this.mm.asid, va);
+      if (v >= 0) return v;
+    }
     const root = cpu.root, asid = cpu.asid, user = cpu.user;
     const mine = this.mm.root;
     if (root !== mine || asid !== this.mm.asid) cpu.switchTo(mine, this.mm.asid);
@@ -405,6 +410,8 @@ export class Process {
   store32(va: number, value: number): void {
     if (this.dead !== null) this.checkAlive();
     const cpu = this.sys.cpu;
+    // A TLB hit needs neither the address-space switch nor the mode flip.
+    if (cpu.storeUser32(this.mm.asid, va, value)) return;
     const root = cpu.root, asid = cpu.asid, user = cpu.user;
     const mine = this.mm.root, myAsid = this.mm.asid;
     const switched = root !== mine || asid !== myAsid;
