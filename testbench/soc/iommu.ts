@@ -112,6 +112,15 @@ export class Iommu {
     this.pt.map(this.domainRoot(domain), iova, pa, size, (flags & (PteFlag.Write | PteFlag.Huge)) | PteFlag.Present, alloc);
   }
 
+  /**
+   * Map `count` consecutive IOVA pages from `iova` to the page frames `frames[0..count)`; `flags`
+   * may hold {@link PteFlag.Write}. The same as one {@link Iommu.map} per page. No IOTLB flush.
+   * @internal
+   */
+  mapFrames(domain: number, iova: number, frames: ArrayLike<number>, count: number, flags: number, alloc: AllocTablePage): void {
+    this.pt.mapFrames(this.domainRoot(domain), iova, frames, count, (flags & PteFlag.Write) | PteFlag.Present, alloc);
+  }
+
   /** Unmap `[iova, iova+size)`; returns pages unmapped. No IOTLB flush (call {@link Iommu.flush}). */
   unmap(domain: number, iova: number, size: number, alloc?: AllocTablePage): number {
     return this.pt.unmap(this.domainRoot(domain), iova, size, alloc);

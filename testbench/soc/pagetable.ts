@@ -321,6 +321,28 @@ export class PageTable {
     }
   }
 
+  /**
+   * Map `count` consecutive 4 KiB pages from `va` to the page frames `frames[0..count)` (any
+   * order; each page aligned) with `flags` (Present implied, Huge ignored): what `count` calls of
+   * {@link PageTable.map} of one page do, walking from the root once per last-level table.
+   * @internal
+   */
+  mapFrames(root: number, va: number, frames: ArrayLike<number>, count: number, flags: number, alloc: AllocTablePage): void {
+    if (count <= 0) return;
+    this.checkRange(va, count * PAGE);
+    for (let k = 0; k < count; k++) {
+      if (frames[k]! % PAGE !== 0) throw new RangeError(`map: physical address ${fmt(frames[k]!)} is not page aligned`);
+    }
+    const last = this.levels - 1;
+    let at = 0;
+    for (let k = 0; k < count; k++) {
+      const v = va + k * PAGE;
+      if (k === 0 || (Math.floor(v / PAGE) & this.mask[last]!) === 0) at = this.entryAt(root, v, last, alloc);
+      else at += 8;
+      this.writeEntry(at, frames[k]!, flags & ~PteFlag.Huge);
+    }
+  }
+
   /** Remove mappings in `[va, va+size)`. Splits a partly covered huge page (needs `alloc`). Returns pages unmapped. */
   unmap(root: number, va: number, size: number, alloc?: AllocTablePage): number {
     let pages = 0;
@@ -372,6 +394,16 @@ export class PageTable {
           }
           fn(at, span);
           v = next;
+          if (l === this.levels - 1) {
+            // The rest of this last-level table: its entries follow, no walk from the root needed
+            // (fn edits leaf entries only, never the tables above).
+            let e = at + 8;
+            while (v < end && (Math.floor(v / span) & this.mask[l]!) !== 0) {
+              if ((this.ram.read32(e) & PteFlag.Present) !== 0) fn(e, span);
+              e += 8;
+              v += span;
+            }
+          }
           continue outer;
         }
         table = ((lo >>> 12) + (hi & 0xfffff) * 1048576) * PAGE;

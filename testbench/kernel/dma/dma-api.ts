@@ -133,6 +133,8 @@ export class DmaApi implements KernelApiPart {
   private readonly coherent = new Map<string, CoherentAlloc>();
   private readonly sgMaps = new WeakMap<Scatterlist[], SgMapping>();
   private lastSgError = 0;
+  /** Page frames of the sg list being mapped through the IOMMU (reused, grown on demand). */
+  private sgFrames = new Float64Array(256);
   /** Ledger id → how to free the resource (the driver core's leak reclaimers call it after unbind). */
   private readonly releasers = new Map<number, () => void>();
 
@@ -678,16 +680,21 @@ export class DmaApi implements KernelApiPart {
     const prot = dir === DMA_TO_DEVICE ? 0 : PteFlag.Write;
     let at = base;
     const addrs: number[] = [];
+    // Every page's frame, in IOVA order, mapped in one pass (one walk per last-level table).
+    if (this.sgFrames.length < pages) this.sgFrames = new Float64Array(Math.max(pages, 2 * this.sgFrames.length));
+    const frames = this.sgFrames;
+    let page = 0;
     for (let i = 0; i < nents; i++) {
       const s = sgl[i]!;
       const pa = pfnOf(s.page!) * PAGE + s.offset;
       const off = s.offset - Math.floor(s.offset / PAGE) * PAGE;
       const n = Math.ceil((off + s.length) / PAGE);
       this.syncForDevice(pa, s.length);
-      this.iommu.map(domain, at, pa - off, n * PAGE, prot, this.mm.allocTablePage);
+      for (let j = 0; j < n; j++) frames[page++] = pa - off + j * PAGE;
       addrs.push(at + off);
       at += n * PAGE;
     }
+    this.iommu.mapFrames(domain, base, frames, page, prot, this.mm.allocTablePage);
     // Merge into segments, written over the first entries.
     let count = 0;
     let segAddr = addrs[0]!;
