@@ -266,7 +266,7 @@ describe("DMA-API debug through the facade", () => {
     ]);
     const r = b.core.reports("dma-api")[0]!;
     expect(r.stack![0]).toMatch(/dma-api\.test\.ts/);
-    expect(r.allocStack![0]).toMatch(/dma-api\.test\.ts/);
+    expect(r.mapStack![0]).toMatch(/dma-api\.test\.ts/);
     b.k.dma_unmap_single(b.d.dev, h, 256, DMA_TO_DEVICE);
     expect(b.core.reports("dma-api").at(-1)!.title).toMatch(/tries to free DMA memory it has not allocated/);
   });

@@ -928,7 +928,7 @@ export class DmaApi implements KernelApiPart {
         driver: e.dev.driver,
         device: e.dev.name,
         stack,
-        ...(e.entry ? { allocStack: siteFrames(e.entry.site), address: e.entry.devAddr, size: e.entry.size } : {}),
+        ...(e.entry ? { mapStack: siteFrames(e.entry.site), address: e.entry.devAddr, size: e.entry.size } : {}),
       });
     }
   }
