@@ -46,6 +46,9 @@ describe("DMA bug corpus", () => {
       const hits = bug.reports.filter((r) => r.kind === f.expect.kind && f.expect.title.test(r.title));
       expect(hits.length, show(bug.reports).join("\n")).toBeGreaterThan(0);
       expect(hits[0]!.driver ?? hits[0]!.device).toBeTruthy();
+      // The offending call and the mapping are named in the fixture's own file, not the shared kit.
+      const ownFile = new RegExp(`[\\\\/]dma-bugs[\\\\/]${name}\\.ts:\\d+`);
+      for (const stack of [hits[0]!.stack, hits[0]!.mapStack]) if (stack?.length) expect(stack[0]).toMatch(ownFile);
       const ok = await runDriver(f.board, f.overrides as Partial<BoardConfig>, f.fixed);
       expect(show(ok.reports)).toEqual([]);
       expect(ok.ret).toBe(0);
