@@ -58,6 +58,8 @@ export class BusRegion {
   view: DataView | null;
   /** Last byte address + 1 (kept in step with `base`). */
   end: number;
+  /** The trace's register-namer id of the handler (-1 until first traced). @internal */
+  traceNamer = -1;
   constructor(
     readonly kind: RegionKind,
     readonly name: string,
@@ -267,13 +269,18 @@ export class Bus {
     }
   }
 
+  /** The trace's namer id for `r`'s handler, registered on first use. */
+  private namerOf(r: BusRegion): number {
+    return (r.traceNamer = this.trace.namerId(r.handler!));
+  }
+
   /** The single MMIO read dispatch: size check, handler, trace. */
   mmioRead(r: BusRegion, offset: number, size: number, source = SOURCE_CPU): number {
     if ((r.sizeMask & size) === 0 || offset + size > r.size) {
       return this.badAccess(r.base + offset, size, false, `size ${size} not allowed in "${r.name}"`, source);
     }
     const v = r.handler!.read(offset, size);
-    this.trace.record(TraceKind.MmioRead, r.base + offset, size, v, source, r.handler!.registerName?.(offset));
+    this.trace.recordNamed(TraceKind.MmioRead, r.base + offset, size, v, source, r.traceNamer >= 0 ? r.traceNamer : this.namerOf(r), offset);
     return v;
   }
 
@@ -283,7 +290,7 @@ export class Bus {
       this.badAccess(r.base + offset, size, true, `size ${size} not allowed in "${r.name}"`, source, value);
       return;
     }
-    this.trace.record(TraceKind.MmioWrite, r.base + offset, size, value, source, r.handler!.registerName?.(offset));
+    this.trace.recordNamed(TraceKind.MmioWrite, r.base + offset, size, value, source, r.traceNamer >= 0 ? r.traceNamer : this.namerOf(r), offset);
     r.handler!.write(offset, size, value);
   }
 
@@ -304,7 +311,7 @@ export class Bus {
       return this.badAccess(port, size, false, this.hasPorts ? (r ? `size ${size} not allowed in "${r.name}"` : "no device at port") : "board has no port space", source, 0, "io");
     }
     const v = r.handler!.read(port - r.base, size);
-    this.trace.record(TraceKind.PioRead, port, size, v, source, r.handler!.registerName?.(port - r.base));
+    this.trace.recordNamed(TraceKind.PioRead, port, size, v, source, r.traceNamer >= 0 ? r.traceNamer : this.namerOf(r), port - r.base);
     return v;
   }
 
@@ -315,7 +322,7 @@ export class Bus {
       this.badAccess(port, size, true, this.hasPorts ? (r ? `size ${size} not allowed in "${r.name}"` : "no device at port") : "board has no port space", source, value, "io");
       return;
     }
-    this.trace.record(TraceKind.PioWrite, port, size, value, source, r.handler!.registerName?.(port - r.base));
+    this.trace.recordNamed(TraceKind.PioWrite, port, size, value, source, r.traceNamer >= 0 ? r.traceNamer : this.namerOf(r), port - r.base);
     r.handler!.write(port - r.base, size, value);
   }
 

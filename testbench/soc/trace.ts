@@ -52,6 +52,11 @@ export interface TraceRecord {
   readonly name?: string | undefined;
 }
 
+/** Something that names the registers of a region by offset (an MMIO handler). @internal */
+export interface RegisterNamer {
+  registerName?(offset: number): string | undefined;
+}
+
 /** Source id of CPU-initiated records. @public */
 export const SOURCE_CPU = -1;
 
@@ -77,6 +82,13 @@ export class TraceRing {
   private readonly source: Int32Array;
   private readonly kind: Uint8Array;
   private readonly names: (string | undefined)[];
+  /**
+   * Register names resolved when read: per record a namer id (0: none) and the offset to name,
+   * so the MMIO hot path stores two numbers instead of looking the name up.
+   */
+  private readonly nameId: Int32Array;
+  private readonly nameOff: Float64Array;
+  private readonly namers: RegisterNamer[] = [{}];
 
   constructor(@inject(BOARD) board: BoardConfig, @inject(CLOCK) private readonly clock: Clock) {
     let cap = 1;
@@ -90,6 +102,33 @@ export class TraceRing {
     this.source = new Int32Array(cap);
     this.kind = new Uint8Array(cap);
     this.names = [];
+    this.nameId = new Int32Array(cap);
+    this.nameOff = new Float64Array(cap);
+  }
+
+  /** Id under which records name their register through `namer` (0 when it names none). @internal */
+  namerId(namer: RegisterNamer): number {
+    if (typeof namer.registerName !== "function") return 0;
+    this.namers.push(namer);
+    return this.namers.length - 1;
+  }
+
+  /**
+   * Append a record whose name is `namers[namerId].registerName(offset)`, resolved only when the
+   * trace is read (names are fixed per namer and offset). @internal
+   */
+  recordNamed(kind: TraceKind, addr: number, size: number, value: number, source: number, namerId: number, offset: number): void {
+    const i = this.count & this.mask;
+    this.count++;
+    this.time[i] = this.clock.now;
+    this.kind[i] = kind;
+    this.addr[i] = addr;
+    this.size[i] = size;
+    this.value[i] = value;
+    this.source[i] = source;
+    this.nameId[i] = namerId;
+    this.nameOff[i] = offset;
+    if (this.names.length > i) this.names[i] = undefined;
   }
 
   /** Append one record at the current simulated time. */
@@ -102,6 +141,7 @@ export class TraceRing {
     this.size[i] = size;
     this.value[i] = value;
     this.source[i] = source;
+    this.nameId[i] = 0;
     if (name !== undefined || this.names.length > i) this.names[i] = name;
   }
 
@@ -147,7 +187,7 @@ export class TraceRing {
       const i = seq & this.mask;
       mix(this.time[i]!); mix(this.kind[i]!); mix(this.addr[i]!); mix(this.size[i]!);
       mix(this.value[i]!); mix(this.source[i]!);
-      const n = this.names[i];
+      const n = this.nameOf(i);
       if (n !== undefined) for (let k = 0; k < n.length; k++) h = Math.imul(h ^ n.charCodeAt(k), 0x01000193);
     }
     return (h >>> 0).toString(16).padStart(8, "0");
@@ -157,7 +197,12 @@ export class TraceRing {
     const i = seq & this.mask;
     return {
       seq, time: this.time[i]!, kind: this.kind[i] as TraceKind, addr: this.addr[i]!, size: this.size[i]!,
-      value: this.value[i]!, source: this.source[i]!, name: this.names[i],
+      value: this.value[i]!, source: this.source[i]!, name: this.nameOf(i),
     };
+  }
+
+  private nameOf(i: number): string | undefined {
+    const id = this.nameId[i]!;
+    return id === 0 ? this.names[i] : this.namers[id]!.registerName!(this.nameOff[i]!);
   }
 }
