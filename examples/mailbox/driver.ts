@@ -6,7 +6,7 @@
 import {
   EFAULT, EINVAL, EIO, ENOMEM, ETIMEDOUT, GFP_KERNEL, IRQ_HANDLED, IRQ_NONE, IS_ERR, MISC_DYNAMIC_MINOR, PTR_ERR,
   addrAdd,
-  type Completion, type IoMem, type Kernel, type KernelVA, type MiscDevice, type PlatformDev, type PlatformDriver,
+  type Completion, type IoMem, type Kernel, type KernelVA, type MiscDevice, type Mutex, type PlatformDev, type PlatformDriver,
 } from "vdtb/sdk";
 
 const CTRL = 0x04, STATUS = 0x08, REQUEST = 0x0c, REPLY = 0x10;
@@ -15,6 +15,8 @@ const CTRL_EN = 1, CTRL_IE = 2;
 interface MailboxPriv {
   regs: IoMem;
   done: Completion;
+  /** One request at a time; remove takes it to wait for a request still in flight. */
+  lock: Mutex;
   /** A kernel bounce word for copy_{from,to}_user. */
   word: KernelVA;
   reply: number;
@@ -37,6 +39,7 @@ export const mailboxDriver: PlatformDriver = {
     const priv: MailboxPriv = {
       regs,
       done: k.init_completion(),
+      lock: k.mutex_init(),
       word,
       reply: 0,
       misc: {
@@ -46,11 +49,20 @@ export const mailboxDriver: PlatformDriver = {
         fops: {
           write: async (k2, _file, buf, count) => {
             if (count !== 4) return -EINVAL;
-            if (k2.copy_from_user(priv.word, buf, 4) !== 0) return -EFAULT;
-            k2.reinit_completion(priv.done);
-            k2.writel(k2.mem.read32(priv.word), addrAdd(priv.regs, REQUEST));
-            const left = await k2.wait_for_completion_timeout(priv.done, k2.msecs_to_jiffies(10));
-            return left === 0 ? -ETIMEDOUT : 4;
+            await k2.mutex_lock(priv.lock);
+            try {
+              if (k2.copy_from_user(priv.word, buf, 4) !== 0) return -EFAULT;
+              k2.reinit_completion(priv.done);
+              k2.writel(k2.mem.read32(priv.word), addrAdd(priv.regs, REQUEST));
+              const left = await k2.wait_for_completion_timeout(priv.done, k2.msecs_to_jiffies(10));
+              if (left !== 0) return 4;
+              // No interrupt came (lost, or late): acknowledge whatever the device latched so its
+              // line drops and the next request raises a fresh interrupt.
+              k2.writel(1, addrAdd(priv.regs, STATUS));
+              return -ETIMEDOUT;
+            } finally {
+              k2.mutex_unlock(priv.lock);
+            }
           },
           read: (k2, _file, buf, count) => {
             if (count < 4) return -EINVAL;
@@ -78,9 +90,13 @@ export const mailboxDriver: PlatformDriver = {
     return 0;
   },
 
-  remove(k: Kernel, pdev: PlatformDev): void {
+  async remove(k: Kernel, pdev: PlatformDev): Promise<void> {
     const priv = k.dev_get_drvdata<MailboxPriv>(pdev);
     k.misc_deregister(priv.misc);
+    // A request may still wait for its answer (the device was unplugged): let it finish before
+    // devres unmaps the registers.
+    await k.mutex_lock(priv.lock);
     k.writel(0, addrAdd(priv.regs, CTRL));
+    k.mutex_unlock(priv.lock);
   },
 };

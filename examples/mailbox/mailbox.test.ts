@@ -35,6 +35,36 @@ describe("examples/mailbox", () => {
     await tb.dispose();
   });
 
+  it("copes with device faults: lost, late and spurious interrupts, surprise removal mid-request", async () => {
+    const ETIMEDOUT = 110;
+    const tb = await Testbench.boot({ board: "pc", devices: [mailbox()], drivers: [mailboxDriver] });
+    const dev = tb.drivers.devices().find((d) => d.model.model === "mailbox")!;
+    tb.deviceFaults.inject({ device: dev.name, kind: "lost-irq" });
+    expect(await roundTrip(tb, 1)).toBe(`write: -${ETIMEDOUT}`);
+    expect(await roundTrip(tb, 2)).toBe(~2 >>> 0);
+    tb.deviceFaults.inject({ device: dev.model, kind: "completion-timeout", delayNs: 50e6 });
+    expect(await roundTrip(tb, 3)).toBe(`write: -${ETIMEDOUT}`);
+    await tb.facade({ driver: "test" }).msleep(100); // the late interrupt arrives
+    expect(await roundTrip(tb, 4)).toBe(~4 >>> 0);
+    tb.deviceFaults.inject({ device: dev.name, kind: "spurious-irq" });
+    await tb.facade({ driver: "test" }).msleep(1); // the handler refuses it (IRQ_NONE)
+    expect(tb.deviceFaults.counters(dev.name)).toMatchObject({ lostIrqs: 1, delayedIrqs: 1, spuriousIrqs: 1 });
+    expect(tb.reports()).toEqual([]);
+    // Unplugged while a request waits for its answer: the write times out, the driver core unbinds.
+    const p = tb.spawn("mbox-test");
+    const fd = await p.open("/dev/mailbox", O_RDWR);
+    const buf = await p.mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    p.store32(buf, 5);
+    const pending = p.write(fd, buf, 4);
+    tb.deviceFaults.inject({ device: dev.name, kind: "surprise-removal" });
+    expect(await pending).toBe(-ETIMEDOUT);
+    await tb.deviceFaults.settled();
+    expect(tb.drivers.bindingOf(dev.name)).toBeUndefined();
+    await p.exit();
+    expect(tb).toBeClean();
+    await tb.dispose();
+  });
+
   it("passes the hygiene suite on pc and arm", async () => {
     const target: ConformanceTarget = {
       driver: mailboxDriver,
