@@ -149,35 +149,43 @@ function screenCopy(k: Kernel, fb: VfbFb, off: number, kbuf: KernelVA, count: nu
 }
 
 /**
+ * The loop fbmem's read and write share: `count` bytes a page at a time through a kmalloc'ed
+ * bounce buffer. `chunk` moves `c` bytes at offset `done` and returns how many it could not copy;
+ * a short chunk ends the loop. The bytes moved, else -EFAULT after a fault, -ENOMEM, or 0.
+ */
+function pageByPage(k: Kernel, count: number, chunk: (bounce: KernelVA, done: number, c: number) => number): number {
+  const bounce = k.kmalloc(Math.min(count, PAGE_SIZE), GFP_KERNEL);
+  if (!bounce) return -ENOMEM;
+  let done = 0, faulted = false;
+  while (count > 0 && !faulted) {
+    const c = Math.min(count, PAGE_SIZE);
+    const left = chunk(bounce, done, c);
+    done += c - left;
+    faulted = left !== 0;
+    count -= c;
+  }
+  k.kfree(bounce);
+  return done ? done : faulted ? -EFAULT : 0;
+}
+
+/**
  * fbmem's read: nothing past smem_len (0), the count clipped to the end, copied a page at a
  * time through a bounce buffer; a fault after some bytes returns the bytes copied.
  */
 function fbRead(k: Kernel, fb: VfbFb, buf: UserVA, count: number, ppos: LoffT): number {
   if (fb.gone) return -ENODEV;
   const total = fb.smemLen;
-  let p = ppos.value;
+  const p = ppos.value;
   if (p >= total) return 0;
   if (count > total) count = total;
   if (count + p > total) count = total - p;
   if (count === 0) return 0;
-  const bounce = k.kmalloc(Math.min(count, PAGE_SIZE), GFP_KERNEL);
-  if (!bounce) return -ENOMEM;
-  let done = 0, err = 0;
-  while (count > 0) {
-    const c = Math.min(count, PAGE_SIZE);
-    screenCopy(k, fb, p, bounce, c, false);
-    const left = k.copy_to_user(addrAdd(buf, done), bounce, c);
-    done += c - left;
-    p += c - left;
-    if (left) {
-      err = -EFAULT;
-      break;
-    }
-    count -= c;
-  }
-  k.kfree(bounce);
-  ppos.value = p;
-  return done ? done : err;
+  const moved = pageByPage(k, count, (bounce, done, c) => {
+    screenCopy(k, fb, p + done, bounce, c, false);
+    return k.copy_to_user(addrAdd(buf, done), bounce, c);
+  });
+  if (moved > 0) ppos.value = p + moved;
+  return moved;
 }
 
 /**
@@ -188,7 +196,7 @@ function fbRead(k: Kernel, fb: VfbFb, buf: UserVA, count: number, ppos: LoffT): 
 function fbWrite(k: Kernel, fb: VfbFb, buf: UserVA, count: number, ppos: LoffT): number {
   if (fb.gone) return -ENODEV;
   const total = fb.smemLen;
-  let p = ppos.value;
+  const p = ppos.value;
   if (p > total) return -EFBIG;
   let err = 0;
   if (count > total) {
@@ -200,24 +208,13 @@ function fbWrite(k: Kernel, fb: VfbFb, buf: UserVA, count: number, ppos: LoffT):
     count = total - p;
   }
   if (count === 0) return err;
-  const bounce = k.kmalloc(Math.min(count, PAGE_SIZE), GFP_KERNEL);
-  if (!bounce) return -ENOMEM;
-  let done = 0;
-  while (count > 0) {
-    const c = Math.min(count, PAGE_SIZE);
+  const moved = pageByPage(k, count, (bounce, done, c) => {
     const left = k.copy_from_user(bounce, addrAdd(buf, done), c);
-    screenCopy(k, fb, p, bounce, c - left, true);
-    done += c - left;
-    p += c - left;
-    if (left) {
-      err = -EFAULT;
-      break;
-    }
-    count -= c;
-  }
-  k.kfree(bounce);
-  ppos.value = p;
-  return done ? done : err;
+    screenCopy(k, fb, p + done, bounce, c - left, true);
+    return left;
+  });
+  if (moved > 0) ppos.value = p + moved;
+  return moved !== 0 ? moved : err;
 }
 
 /** mmap: page offset 0 is the start of the framebuffer; nothing beyond it is mappable. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import "../../testbench/vitest/index.js";
 import { vfb } from "../../devices/vfb/index.js";
-import { EINVAL } from "../../sdk/index.js";
+import { EFAULT, EINVAL, SEEK_CUR, SEEK_SET } from "../../sdk/index.js";
 import { bootFbBench } from "../../testbench/harness/fb-bench.js";
 import { FbUser } from "../../testbench/harness/fb-user.js";
 import {
@@ -103,6 +103,36 @@ describe("vfb driver binding", () => {
       await tb.dispose();
     }
   });
+
+  for (const memory of ["vram", "sysram"] as const) {
+    it(`${memory}: read and write stop at a user fault, return the bytes copied and advance f_pos by them`, async () => {
+      const { tb, dc, procs } = await bootFbBench({ devices: [vfb()], drivers: [vfbDriver({ memory })] });
+      try {
+        expect(await dc.bind()).toBe(0);
+        const p = procs.spawn("t");
+        const fb = await FbUser.open(p, tb.board.profile);
+        const buf = await p.mmap(0, 2 * 4096, 3, 0x22, -1, 0);
+        expect(await p.munmap(buf + 4096, 4096)).toBe(0);
+        const edge = buf + 4096 - 100; // 100 mapped bytes, then the hole
+        p.fill(edge, 0x3c, 100);
+        expect(await p.lseek(fb.fd, 8192, SEEK_SET)).toBe(8192);
+        expect(await p.write(fb.fd, edge, 300)).toBe(100);
+        expect(await p.lseek(fb.fd, 0, SEEK_CUR)).toBe(8192 + 100);
+        expect(await p.lseek(fb.fd, 8192 - 50, SEEK_SET)).toBe(8192 - 50);
+        p.fill(edge, 0, 100);
+        expect(await p.read(fb.fd, edge, 300)).toBe(100);
+        expect(await p.lseek(fb.fd, 0, SEEK_CUR)).toBe(8192 + 50);
+        expect(Array.from(p.readBytes(edge + 45, 10))).toEqual([0, 0, 0, 0, 0, 0x3c, 0x3c, 0x3c, 0x3c, 0x3c]);
+        expect(await p.read(fb.fd, buf + 4096, 10)).toBe(-EFAULT);
+        expect(await p.lseek(fb.fd, 0, SEEK_CUR)).toBe(8192 + 50);
+        await p.exit();
+        await dc.unbind();
+        expect(tb).toBeClean();
+      } finally {
+        await tb.dispose();
+      }
+    });
+  }
 
   it("reports the 32-bit fb_fix_screeninfo on a 32-bit board", async () => {
     const { tb, dc, procs } = await bootFbBench({ board: "pc32", devices: [vfb()], drivers: [vfbDriver()] });
