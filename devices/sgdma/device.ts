@@ -101,8 +101,7 @@ export class Sgdma implements VirtualDevice {
       bus: "pci",
       identity: { vendor: 0x1234, device: 0x5344, revision: 1, classCode: 0xff0000 },
       bars: [
-        // RegisterFile<T> is not assignable to RegisterFile<RegisterDefs> (T is invariant there), hence the cast.
-        { index: 0, size: sgdmaRegisters.size, space: "mem", impl: { kind: "registers", file: this.regs as unknown as RegisterFile } },
+        { index: 0, size: sgdmaRegisters.size, space: "mem", impl: { kind: "registers", file: this.regs } },
         { index: 2, size: this.card.length, space: "mem", prefetchable: true, is64: true, impl: { kind: "ram", backing: this.card } },
       ],
       msi: { vectors: this.msiVectorCount, is64: true, perVectorMask: true },

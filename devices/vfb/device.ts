@@ -105,13 +105,12 @@ export class Vfb implements VirtualDevice {
   }
 
   describe(): PciDeviceDecl {
-    // RegisterFile<T> is not assignable to RegisterFile<RegisterDefs> (T is invariant there), hence the cast.
     return {
       bus: "pci",
       identity: { vendor: 0x1234, device: 0x1111, revision: 2, classCode: 0x038000 },
       bars: [
         { index: 0, size: this.vram.length, space: "mem", prefetchable: true, impl: { kind: "ram", backing: this.vram } },
-        { index: 2, size: vfbRegisters.size, space: "mem", impl: { kind: "registers", file: this.regs as unknown as RegisterFile } },
+        { index: 2, size: vfbRegisters.size, space: "mem", impl: { kind: "registers", file: this.regs } },
       ],
       msi: { vectors: 1, is64: true, perVectorMask: false },
       intxPin: 1,
