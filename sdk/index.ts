@@ -9,4 +9,5 @@ export * from "./errno.js";
 export * from "./registers.js";
 export * from "./struct.js";
 export * from "./device.js";
+export * from "./size.js";
 export * from "./kernel/index.js";

@@ -2,7 +2,7 @@
  * The `sgdma` model: a PCIe scatter-gather DMA endpoint shaped like Xilinx XDMA with one
  * memory-mapped channel per direction and a card memory in BAR2.
  */
-import { RegisterFile, type DeviceContext, type PciDeviceDecl, type VirtualDevice } from "../../sdk/index.js";
+import { RegisterFile, powerOfTwoSize, type DeviceContext, type PciDeviceDecl, type VirtualDevice } from "../../sdk/index.js";
 import { DmaEngine, type EngineTiming } from "./engine.js";
 import { ChannelBit, ENGINE_EVENT_BITS, EngineControl, EngineStatus, sgdmaRegisters } from "./registers.js";
 
@@ -46,13 +46,6 @@ function positive(v: number | undefined, fallback: number, integer = true): numb
   return integer ? Math.max(1, Math.floor(v)) : v;
 }
 
-function powerOfTwo(v: number | undefined, fallback: number, min: number, max: number): number {
-  if (v === undefined || !Number.isFinite(v)) return fallback;
-  let s = min;
-  while (s < v && s < max) s *= 2;
-  return s;
-}
-
 /**
  * The SG-DMA endpoint. Engines: H2C interrupts on MSI vector 0; C2H on vector 1 when at least two
  * MSI vectors are enabled, else vector 0 (also with INTx, level-triggered, lowered when no
@@ -74,7 +67,7 @@ export class Sgdma implements VirtualDevice {
   private readonly asserted = [false, false];
 
   constructor(options: SgdmaOptions = {}) {
-    this.card = new Uint8Array(powerOfTwo(options.cardMemorySize, SGDMA_DEFAULT_CARD_MEMORY, 4096, 1 << 30));
+    this.card = new Uint8Array(powerOfTwoSize(options.cardMemorySize, { fallback: SGDMA_DEFAULT_CARD_MEMORY, min: 4096, max: 1 << 30 }));
     this.timing = {
       bytesPerSecond: positive(options.bandwidthBytesPerSec, 1e9, false),
       jitterNs: options.jitterNs !== undefined && options.jitterNs >= 0 && Number.isFinite(options.jitterNs) ? Math.floor(options.jitterNs) : 32,

@@ -4,6 +4,7 @@
  */
 import {
   RegisterFile,
+  powerOfTwoSize,
   dmaAddr,
   DmaStatus,
   type DeviceContext,
@@ -54,15 +55,7 @@ interface CapturedFrame {
 
 /** Default VRAM size: 16 MiB. @public */
 export const VFB_DEFAULT_VRAM = 16 << 20;
-const MIN_VRAM = 64 << 10;
-const MAX_VRAM = 256 << 20;
-
-function normalizeVramSize(size: number | undefined): number {
-  if (size === undefined || !Number.isFinite(size)) return VFB_DEFAULT_VRAM;
-  let s = MIN_VRAM;
-  while (s < size && s < MAX_VRAM) s *= 2;
-  return s;
-}
+const VRAM_SIZES = { fallback: VFB_DEFAULT_VRAM, min: 64 << 10, max: 256 << 20 } as const;
 
 /**
  * The framebuffer device. Vblanks tick only while ENABLE.ENABLED is set (a disabled display has
@@ -97,7 +90,7 @@ export class Vfb implements VirtualDevice {
   private scanoutFailing = false;
 
   constructor(options: VfbOptions = {}) {
-    this.vram = new Uint8Array(normalizeVramSize(options.vramSize));
+    this.vram = new Uint8Array(powerOfTwoSize(options.vramSize, VRAM_SIZES));
     const hz = options.refreshHz !== undefined && options.refreshHz > 0 && Number.isFinite(options.refreshHz) ? options.refreshHz : 60;
     this.exactPeriodNs = Math.max(1, 1e9 / hz);
     this.vblankPeriodNs = Math.round(this.exactPeriodNs);
