@@ -499,7 +499,7 @@ export class Cpu {
     const vpn = Math.floor(va * INV_PAGE);
     const set = vpn & this.tlbSetMask;
     const e = slot >= 0 ? slot : tlb.victimOf(set, set * this.tlbWays);
-    tlb.fill(e, vpn, vpn * 65536 + ((flags & F_G) !== 0 ? 0xffff : this.asid), attr, pageBase, view, base, region);
+    tlb.fill(e, va, (flags & F_G) !== 0 ? 0xffff : this.asid, attr, pageBase, view, base, region);
     return e;
   }
 

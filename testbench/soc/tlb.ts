@@ -168,7 +168,7 @@ export class Tlb {
     const k = vpn * KEY_SCALE + asid;
     const kg = vpn * KEY_SCALE + KEY_GLOBAL;
     const slot = this.slotFor(vpn, k, kg);
-    this.fill(slot, vpn, global ? kg : k, attr, pageBase, view, viewBase, region);
+    this.fill(slot, vpn * 4096, global ? KEY_GLOBAL : asid, attr, pageBase, view, viewBase, region);
     return slot;
   }
 
@@ -197,8 +197,14 @@ export class Tlb {
     return start + v;
   }
 
-  /** Write entry `slot` (chosen by {@link Tlb.slotFor} or a caller's own scan) with its lookup key. @internal */
-  fill(slot: number, vpn: number, key: number, attr: number, pageBase: number, view: DataView | null, viewBase: number, region: BusRegion | null): void {
+  /**
+   * Write entry `slot` (chosen by {@link Tlb.slotFor} or a caller's own scan) for the page of `va`
+   * with ASID tag `tag` (0xffff: global). Takes the caller's `va` rather than vpn or key so that a
+   * non-inlined call boxes no new heap numbers. @internal
+   */
+  fill(slot: number, va: number, tag: number, attr: number, pageBase: number, view: DataView | null, viewBase: number, region: BusRegion | null): void {
+    const vpn = Math.floor(va * (1 / 4096));
+    const key = vpn * KEY_SCALE + tag;
     this.key[slot] = key;
     this.attr[slot] = attr;
     // An entry is fast for a class when it maps cached memory with that permission.
