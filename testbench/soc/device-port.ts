@@ -20,6 +20,7 @@ export const DmaStatus = {
   /** The IOMMU refused the access: it was aborted. */
   IommuFault: 2,
 } as const;
+const PAGE = 4096;
 /** A DMA status. @public */
 export type DmaStatus = (typeof DmaStatus)[keyof typeof DmaStatus];
 
@@ -104,6 +105,84 @@ export class DeviceMemoryPort {
       done += n;
     }
     return true;
+  }
+
+  /**
+   * Device writes `src` page piece by page piece: piece `k` goes to `pas[k]` (the first piece runs
+   * from `pas[0]` to its page end, later ones start at a page and the last may end early). The
+   * same as one {@link DeviceMemoryPort.write} per piece, in order, stopping at the first failure;
+   * RAM pieces skip the region lookup and bank check while they stay in one RAM region.
+   * @internal
+   */
+  writePages(pas: Float64Array, src: Uint8Array, requester: number): DmaStatus {
+    const len = src.length;
+    const ram = this.ram;
+    let lo = 0;
+    let hi = 0; // the RAM region last found, as [lo, hi)
+    let done = 0;
+    for (let k = 0; done < len; k++) {
+      const pa = pas[k]!;
+      const pfn = Math.floor(pa / PAGE);
+      const off = pa - pfn * PAGE;
+      const n = Math.min(PAGE - off, len - done);
+      const part = src.subarray(done, done + n);
+      if (!(pa >= lo && pa + n <= hi)) {
+        const r = this.bus.lookup(pa);
+        if (r !== undefined && r.kind === RegionKind.Ram && pa + n <= r.end) {
+          lo = r.base;
+          hi = r.end;
+        } else {
+          const s = this.write(pa, part, requester);
+          if (s !== DmaStatus.Ok) return s;
+          done += n;
+          continue;
+        }
+      }
+      const id = ram.pageId(pfn, true);
+      if (id >= 0) ram.bytesOf(id).set(part, off);
+      else ram.write(pa, part);
+      if (this.coherent) this.dcache.snoopWrite(pa, part);
+      this.bytesWritten += n;
+      this.trace.record(TraceKind.DmaWrite, pa, n, 0, requester);
+      done += n;
+    }
+    return DmaStatus.Ok;
+  }
+
+  /** Device reads into `dst` page piece by page piece (see {@link DeviceMemoryPort.writePages}). @internal */
+  readPages(pas: Float64Array, dst: Uint8Array, requester: number): DmaStatus {
+    const len = dst.length;
+    const ram = this.ram;
+    let lo = 0;
+    let hi = 0;
+    let done = 0;
+    for (let k = 0; done < len; k++) {
+      const pa = pas[k]!;
+      const pfn = Math.floor(pa / PAGE);
+      const off = pa - pfn * PAGE;
+      const n = Math.min(PAGE - off, len - done);
+      const part = dst.subarray(done, done + n);
+      if (!(pa >= lo && pa + n <= hi)) {
+        const r = this.bus.lookup(pa);
+        if (r !== undefined && r.kind === RegionKind.Ram && pa + n <= r.end) {
+          lo = r.base;
+          hi = r.end;
+        } else {
+          const s = this.read(pa, part, requester);
+          if (s !== DmaStatus.Ok) return s;
+          done += n;
+          continue;
+        }
+      }
+      const id = ram.pageId(pfn, false);
+      if (id >= 0) part.set(n === PAGE ? ram.bytesOf(id) : ram.bytesOf(id).subarray(off, off + n));
+      else ram.read(pa, part);
+      if (this.coherent) this.dcache.snoopRead(pa, part);
+      this.bytesRead += n;
+      this.trace.record(TraceKind.DmaRead, pa, n, 0, requester);
+      done += n;
+    }
+    return DmaStatus.Ok;
   }
 
   /** Every byte of the range must be RAM or device memory; otherwise log and abort. */

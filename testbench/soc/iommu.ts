@@ -189,16 +189,8 @@ export class Iommu {
       pas[k] = pa;
     }
     if (pages === 1) return write ? this.port.write(pas[0]!, buf, requester) : this.port.read(pas[0]!, buf, requester);
-    let done = 0;
-    for (let k = 0; done < len; k++) {
-      const a = iova + done;
-      const n = Math.min(PAGE - (a - Math.floor(a / PAGE) * PAGE), len - done);
-      const part = buf.subarray(done, done + n);
-      const s = write ? this.port.write(pas[k]!, part, requester) : this.port.read(pas[k]!, part, requester);
-      if (s !== DmaStatus.Ok) return s;
-      done += n;
-    }
-    return DmaStatus.Ok;
+    // Page k of the IOVA range is piece k of the buffer (IOVA and PA share the page offset).
+    return write ? this.port.writePages(pas, buf, requester) : this.port.readPages(pas, buf, requester);
   }
 
   private translatePage(requester: number, a: number, write: boolean, iova: number, len: number): number {
