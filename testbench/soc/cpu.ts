@@ -25,6 +25,7 @@ const KIND_DIRECT = TlbAttr.KindDirect;
 const KIND_MASK = TlbAttr.KindMask;
 const KIND_IO = TlbAttr.KindIo;
 // Plain numeric copies for the miss path (module-level numbers fold; object property loads do not).
+const F_P = PteFlag.Present, F_A = PteFlag.Accessed, F_PS = PteFlag.Huge;
 const F_W = PteFlag.Write, F_U = PteFlag.User, F_D = PteFlag.Dirty, F_G = PteFlag.Global, F_NX = PteFlag.Nx, F_MT = PteFlag.MtMask;
 const T_KR = TlbAttr.KernelRead, T_KW = TlbAttr.KernelWrite, T_KX = TlbAttr.KernelExec;
 const T_UR = TlbAttr.UserRead, T_UW = TlbAttr.UserWrite, T_UX = TlbAttr.UserExec;
@@ -84,6 +85,19 @@ export class Cpu {
   private lastRegion: BusRegion | undefined = undefined;
   private lastRegionGen = -1;
   private readonly dcStats: Float64Array;
+  private readonly tlbFk0: Float64Array;
+  private readonly tlbFk1: Float64Array;
+  private readonly tlbFk2: Float64Array;
+  private readonly tlbFk3: Float64Array;
+  /** True for the x86_64 profile: the flat miss path walks its 4 levels itself. */
+  private readonly flatWalk: boolean;
+  /**
+   * Where the flat walk last found each level's table page (pfn, slab view, offset): a touched
+   * page's backing never moves, and the entries are always read from RAM, so nothing goes stale.
+   */
+  private readonly walkPfn = new Int32Array(4).fill(-1);
+  private readonly walkView: DataView[] = [];
+  private readonly walkBase = new Int32Array(4);
 
   constructor(
     @inject(MMU) private readonly mmu: Mmu,
@@ -118,6 +132,13 @@ export class Cpu {
     this.dcDirty = dcache.dirty;
     this.dcData = dcache.dataView;
     this.dcStats = dcache.stats;
+    this.tlbFk0 = tlb.fastKey[0]!;
+    this.tlbFk1 = tlb.fastKey[1]!;
+    this.tlbFk2 = tlb.fastKey[2]!;
+    this.tlbFk3 = tlb.fastKey[3]!;
+    this.flatWalk = mmu.profile.name === "x86_64";
+    const empty = new DataView(new ArrayBuffer(8));
+    for (let l = 0; l < 4; l++) this.walkView.push(empty);
     // TLB entries cache bus backings: a moved or removed region must not stay reachable.
     bus.onTopologyChange(() => tlb.flushAll());
     // Fast-path accesses are TLB hits too; they are counted once, by the cache's access clock.
@@ -216,6 +237,11 @@ export class Cpu {
   /** load32 after a TLB miss, a cache miss, uncached/MMIO memory, or a line/page crossing. */
   private load32Slow(va: number, off: number): number {
     if (off > PAGE - 4) return this.loadSlow(va, 4);
+    const inWord = off & this.lineMask;
+    if (inWord <= this.lastWordInLine) {
+      const line = this.missLine(va, off, false);
+      if (line >= 0) return this.dcData.getUint32((line << this.lineShift) + inWord, true);
+    }
     const e = this.entryFor(va, Math.floor(va * INV_PAGE), Access.Read);
     const tlb = this.tlb;
     const kind = tlb.attr[e]! & KIND_MASK;
@@ -230,6 +256,15 @@ export class Cpu {
 
   private store32Slow(va: number, off: number, value: number): void {
     if (off > PAGE - 4) return this.storeSlow(va, 4, value);
+    const inWord = off & this.lineMask;
+    if (inWord <= this.lastWordInLine) {
+      const line = this.missLine(va, off, true);
+      if (line >= 0) {
+        this.dcData.setUint32((line << this.lineShift) + inWord, value, true);
+        this.dcDirty[line] = 1;
+        return;
+      }
+    }
     const e = this.entryFor(va, Math.floor(va * INV_PAGE), Access.Write);
     const tlb = this.tlb;
     const kind = tlb.attr[e]! & KIND_MASK;
@@ -411,6 +446,113 @@ export class Cpu {
   }
 
   // ---- slow paths ---------------------------------------------------------------------
+
+  /**
+   * The common miss, flat: the cache line (allocated and loaded on a cache miss) for offset `off`
+   * of the page of `va`, accessed for a read or a `write` in this mode, when the page is cached
+   * RAM. A TLB entry usable for the access is a hit; with no entry for the page, a 4-level walk
+   * over present entries whose accessed (and, for writes, dirty) bits are already set, with the
+   * permissions granted, fills the set's free or victim way. Returns -1, having changed nothing,
+   * for everything else (faults, huge pages, A/D updates, MMIO/uncached, permission refills,
+   * other profiles, TLB tracing): the general path handles those.
+   */
+  private missLine(va: number, off: number, write: boolean): number {
+    const vpn = Math.floor(va * INV_PAGE);
+    const kb = vpn * 65536;
+    const k = kb + this.asid;
+    const kg = kb + 0xffff;
+    const keys = this.tlbKey;
+    const fast = write ? this.writeKeys : this.readKeys;
+    const start = (vpn & this.tlbSetMask) * this.tlbWays;
+    const end = start + this.tlbWays;
+    let slot = -1;
+    let e = start;
+    for (; e < end; e++) {
+      const t = keys[e];
+      if (t === k || t === kg) break;
+      if (slot < 0 && t === TLB_NO_KEY) slot = e;
+    }
+    let pageBase: number;
+    if (e < end) {
+      // A TLB hit: only cached memory this mode may access stays here.
+      const f = fast[e];
+      if (f !== k && f !== kg) return -1;
+      this.tlbStats[0]++;
+      pageBase = this.tlbPageBase[e]!;
+    } else {
+      if (!this.flatWalk || !(va >= -0x800000000000 && va < 0x800000000000) || this.trace.tlbEvents) return -1;
+      // Table indices: vpn's low 32 bits hold levels 3..1 (9 bits each); level 0 is bits 27..35.
+      const low = vpn | 0;
+      let pfn = this.rootPfn();
+      if (pfn < 0) return -1;
+      let allow = F_W | F_U;
+      let hi = 0;
+      let lo = 0;
+      let nx = 0;
+      let at = 0;
+      let dv: DataView | null = null;
+      for (let l = 0; l < 4; l++) {
+        if (this.walkPfn[l] !== pfn) {
+          const id = this.ram.pageId(pfn, false);
+          if (id < 0) return -1;
+          this.walkPfn[l] = pfn;
+          this.walkView[l] = this.ram.slabView(id);
+          this.walkBase[l] = this.ram.slabOffset(id);
+        }
+        dv = this.walkView[l]!;
+        const index = l === 0 ? Math.floor(vpn * 7.450580596923828e-9) & 511 : (low >> (27 - 9 * l)) & 511;
+        at = this.walkBase[l]! + index * 8;
+        lo = dv.getUint32(at, true);
+        hi = dv.getUint32(at + 4, true);
+        // Present and accessed, no huge page, frame below 2^43 (pfn fits an int32).
+        if ((lo & (F_P | F_A | F_PS)) !== (F_P | F_A) || (hi & 0xff800) !== 0) return -1;
+        allow &= lo;
+        nx |= hi;
+        pfn = (lo >>> 12) + (hi & 0x7ff) * 1048576;
+      }
+      if (this.userMode && (allow & F_U) === 0) return -1;
+      if (write && ((allow & F_W) === 0 || (lo & F_D) === 0)) return -1;
+      // Memory type write-back and the page inside one RAM region (the last one, most often).
+      if ((lo & F_MT) !== 0) return -1;
+      pageBase = pfn * PAGE;
+      const r = this.lastRegion;
+      if (r === undefined || this.lastRegionGen !== this.bus.generation || r.kind !== R_RAM || pageBase < r.base || pageBase + PAGE > r.end) return -1;
+      const id = this.ram.pageId(pfn, true);
+      if (id < 0) return -1;
+      const w = (allow & F_W) !== 0 && (lo & F_D) !== 0;
+      const x = nx >= 0;
+      let attr = T_KR | (w ? T_KW : 0) | (x ? T_KX : 0);
+      if ((allow & F_U) !== 0) attr |= T_UR | (w ? T_UW : 0) | (x ? T_UX : 0);
+      this.tlbStats[1]++;
+      this.tlbStats[2]++;
+      e = slot >= 0 ? slot : this.tlb.victimOf(vpn & this.tlbSetMask, start);
+      // What Tlb.fill writes for a cached entry.
+      const key = (lo & F_G) !== 0 ? kg : k;
+      keys[e] = key;
+      this.tlbAttr[e] = attr;
+      this.tlbFk0[e] = key;
+      this.tlbFk1[e] = w ? key : TLB_NO_KEY;
+      this.tlbFk2[e] = (attr & T_UR) !== 0 ? key : TLB_NO_KEY;
+      this.tlbFk3[e] = (attr & T_UW) !== 0 ? key : TLB_NO_KEY;
+      this.tlbIoKey[e] = TLB_NO_KEY;
+      this.tlbPageBase[e] = pageBase;
+      this.tlbView[e] = this.ram.slabView(id);
+      this.tlbViewBase[e] = this.ram.slabOffset(id);
+      this.tlbRegion[e] = null;
+    }
+    const ln = off >> this.lineShift;
+    const line = pageBase * this.invLineSize + ln;
+    let i = this.dcache.find(line);
+    if (i < 0) i = this.dcache.fill(line, this.tlbView[e]!, this.tlbViewBase[e]! + ln * this.lineSize, true);
+    this.lineHint[(e << this.hintShift) + ln] = i;
+    return i;
+  }
+
+  /** Page frame number of the root table, -1 when it is not an int32. */
+  private rootPfn(): number {
+    const r = this.root * INV_PAGE;
+    return r >= 0 && r < 0x80000000 && r === Math.floor(r) ? r | 0 : -1;
+  }
 
   /**
    * The TLB entry mapping page `vpn` (lookup keys `k`, `kg`) to an MMIO region with permission `bit` in this mode (a hit,
