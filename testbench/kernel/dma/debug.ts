@@ -7,6 +7,7 @@
 import { formatAddr } from "../../../sdk/index.js";
 import type { CallSite } from "../stack.js";
 import { siteFrames } from "../stack.js";
+import { PageLists, type PageListsView } from "./page-lists.js";
 
 /** How a mapping was made (debug.c's type2name). @public */
 export type DmaMapType = "single" | "scatter-gather" | "coherent" | "noncoherent" | "phy";
@@ -71,7 +72,7 @@ export class DmaDebug {
   /** All live entries per device name. */
   private readonly byDev = new Map<string, DmaDebugEntry[]>();
   /** Per device: bus page number → entries covering it. */
-  private readonly pageIndex = new Map<string, Map<number, DmaDebugEntry[]>>();
+  private readonly pageIndex = new Map<string, PageLists<DmaDebugEntry>>();
   /** Active cacheline → overlapping non-TO_DEVICE mappings (debug.c's radix tree). */
   private readonly cachelines = new Map<number, number>();
   private sgGroups = 1;
@@ -93,7 +94,7 @@ export class DmaDebug {
     if (!list) this.byDev.set(entry.dev.name, (list = []));
     list.push(entry);
     let index = this.pageIndex.get(entry.dev.name);
-    if (!index) this.pageIndex.set(entry.dev.name, (index = new Map()));
+    if (!index) this.pageIndex.set(entry.dev.name, (index = new PageLists()));
     const first = Math.floor(entry.devAddr / PAGE);
     const last = Math.floor((entry.devAddr + Math.max(entry.size, 1) - 1) / PAGE);
     // Pages covered by this entry alone share one frozen one-element list (no array per page);
@@ -163,7 +164,7 @@ export class DmaDebug {
    * The page index of `dev`'s live mappings (bus page number → entries), for the device-side
    * check to walk without allocating; undefined while the device has none.
    */
-  pageMap(devName: string): ReadonlyMap<number, readonly DmaDebugEntry[]> | undefined {
+  pageMap(devName: string): PageListsView<DmaDebugEntry> | undefined {
     return this.pageIndex.get(devName);
   }
 

@@ -24,6 +24,7 @@ import { siteFrames, type CallSite } from "../stack.js";
 import { dirName, type DmaDebug } from "./debug.js";
 import { Watch, PfnFlags } from "./cpu-watch.js";
 import type { CpuPhys } from "./phys.js";
+import { PageLists } from "./page-lists.js";
 import { Reported, recordPfns, type DmaRecord } from "./records.js";
 import type { DeviceDmaState, DeviceDmaStates } from "./state.js";
 import type { StoreBuffer } from "./store-buffer.js";
@@ -57,7 +58,7 @@ export class DmaDetectors {
   /** Per-pfn flags the CPU memory path consults (see cpu-watch.ts). */
   readonly flags = new PfnFlags();
   /** Streaming records by pfn of their CPU buffer (for the CPU-side checks). */
-  private readonly byPfn = new Map<number, DmaRecord[]>();
+  private readonly byPfn = new PageLists<DmaRecord>();
   private readonly recent = new Map<string, Unmapped[]>();
   private readonly reportedOnce = new Set<string>();
   private readonly removed = new WeakSet<DmaRecord>();

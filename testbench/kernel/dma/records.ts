@@ -23,19 +23,26 @@ export interface DmaRecord extends DmaDebugEntry {
   readonly cpuRanges: readonly number[];
 }
 
+const SCAN_MAX = 32;
+
 /** The pfns of a record's CPU buffer, each once. @internal */
 export function recordPfns(r: DmaRecord): number[] {
   const out: number[] = [];
   const c = r.cpuRanges;
-  // One piece covers distinct pages; several may share pages (kept once, first-seen order).
-  const seen = c.length > 2 ? new Set<number>() : undefined;
+  // One piece covers distinct pages; several may share pages (kept once, first-seen order). A
+  // short list is searched in place; a Set is built only past SCAN_MAX pages.
+  const several = c.length > 2;
+  let seen: Set<number> | undefined;
   for (let k = 0; k < c.length; k += 2) {
     const first = Math.floor(c[k]! / 4096);
     const last = Math.floor((c[k]! + Math.max(c[k + 1]!, 1) - 1) / 4096);
     for (let p = first; p <= last; p++) {
-      if (seen !== undefined) {
-        if (seen.has(p)) continue;
-        seen.add(p);
+      if (several) {
+        if (seen === undefined && out.length >= SCAN_MAX) seen = new Set(out);
+        if (seen !== undefined) {
+          if (seen.has(p)) continue;
+          seen.add(p);
+        } else if (out.includes(p)) continue;
       }
       out.push(p);
     }
