@@ -181,6 +181,7 @@ function makeDriver(o: Resolved, hooks: SgdmaHooks): PciDriver {
       h2c,
       c2h,
       pages: { h2c: new Array<Page>(chunkPages), c2h: new Array<Page>(chunkPages) },
+      sgt: { h2c: { sgl: [], nents: 0, orig_nents: 0 }, c2h: { sgl: [], nents: 0, orig_nents: 0 } },
       misc: undefined as unknown as MiscDevice,
     };
     (card as { misc: MiscDevice }).misc = { minor: MISC_DYNAMIC_MINOR, name: `sgdma${index}`, fops: fileOps(card), parent: pdev };
@@ -219,6 +220,8 @@ function makeDriver(o: Resolved, hooks: SgdmaHooks): PciDriver {
       await k.mutex_lock(e.lock);
       k.mutex_unlock(e.lock);
     }
+    k.sg_free_table(card.sgt.h2c);
+    k.sg_free_table(card.sgt.c2h);
     used.delete(card.index);
   }
 

@@ -54,6 +54,8 @@ export interface SgdmaCard {
   readonly c2h: Engine;
   /** Pinned-page array per engine, reused by every chunk. */
   readonly pages: { readonly h2c: Page[]; readonly c2h: Page[] };
+  /** sg table per engine, reused by every chunk (grown when a chunk needs more entries; freed at remove). */
+  readonly sgt: { readonly h2c: SgTable; readonly c2h: SgTable };
 }
 
 const PAGE = PAGE_SIZE;
@@ -73,11 +75,15 @@ function mapUserSg(k: Kernel, card: SgdmaCard, e: Engine, buf: UserVA, len: numb
     k.unpin_user_pages(pages, pinned);
     return -EFAULT; // part of the buffer is not mapped
   }
-  const sgt: SgTable = { sgl: [], nents: 0, orig_nents: 0 };
-  const r = k.sg_alloc_table(sgt, npages, GFP_KERNEL);
-  if (r) {
-    k.unpin_user_pages(pages, npages);
-    return r;
+  // The engine keeps its sg table across requests; it is reallocated only to grow.
+  const sgt = card.sgt[e.dir];
+  if (sgt.orig_nents < npages) {
+    if (sgt.orig_nents > 0) k.sg_free_table(sgt);
+    const r = k.sg_alloc_table(sgt, npages, GFP_KERNEL);
+    if (r) {
+      k.unpin_user_pages(pages, npages);
+      return r;
+    }
   }
   let left = len;
   let o = off;
@@ -88,21 +94,19 @@ function mapUserSg(k: Kernel, card: SgdmaCard, e: Engine, buf: UserVA, len: numb
     o = 0;
   }
   const dir = card.hooks.mapDirection?.(toCard) ?? (toCard ? DMA_TO_DEVICE : DMA_FROM_DEVICE);
-  const mapped = k.dma_map_sg(card.pdev, sgt.sgl, sgt.orig_nents, dir);
+  const sgl = sgt.sgl;
+  const mapped = k.dma_map_sg(card.pdev, sgl, npages, dir);
   if (mapped === 0) {
-    k.sg_free_table(sgt);
     k.unpin_user_pages(pages, npages);
     return -EIO;
   }
   sgt.nents = mapped;
-  const sgl = sgt.sgl;
   return {
     count: mapped,
     addr: (i) => k.sg_dma_address(sgl[i]!),
     len: (i) => k.sg_dma_len(sgl[i]!),
     finish: () => {
-      k.dma_unmap_sg(card.pdev, sgl, card.hooks.unmapNents?.(sgt.orig_nents, mapped) ?? sgt.orig_nents, dir);
-      k.sg_free_table(sgt);
+      k.dma_unmap_sg(card.pdev, sgl, card.hooks.unmapNents?.(npages, mapped) ?? npages, dir);
       k.unpin_user_pages_dirty_lock(pages, npages, !toCard);
       return 0;
     },
