@@ -287,9 +287,10 @@ export class Cpu {
    * @internal
    */
   storeUser32(asid: number, va: number, value: number): boolean {
+    // Kept small so that callers inline it: an entry whose user-write fast key is set maps cached
+    // memory the user may write; other entries go to storeUser32Direct (int arguments: no boxing).
     const vpn = Math.floor(va * INV_PAGE);
     const off = (va - vpn * PAGE) | 0;
-    if (off > PAGE - 4) return false;
     const kb = vpn * 65536;
     const k = kb + asid;
     const kg = kb + 0xffff;
@@ -299,18 +300,11 @@ export class Cpu {
     for (; e < end; e++) {
       const t = keys[e];
       if (t === k || t === kg) {
-        const attr = this.tlbAttr[e]!;
-        if ((attr & T_UW) === 0) return false;
-        const kind = attr & KIND_MASK;
-        if (kind === KIND_DIRECT) {
-          this.tlbStats[0]++;
-          this.tlbView[e]!.setUint32(this.tlbViewBase[e]! + off, value, true);
-          return true;
-        }
-        if (kind !== KIND_CACHED) return false;
+        if (this.tlbFk3[e] !== t) return this.storeUser32Direct(e, off, value);
         const ln = off >> this.lineShift;
         const i = this.lineHint[(e << this.hintShift) + ln]!;
         const inLine = off & this.lineMask;
+        // A word crossing its line (or page) fails the last test.
         if (i < 0 || this.dcTag[i] !== this.tlbPageBase[e]! * this.invLineSize + ln || inLine > this.lastWordInLine) return false;
         this.dcStamp[i] = ++this.dcStats[0]!; // counts the access (a TLB and cache hit), as store32's fast path
         this.dcData.setUint32((i << this.lineShift) + inLine, value, true);
@@ -321,11 +315,19 @@ export class Cpu {
     return false;
   }
 
+  /** {@link Cpu.storeUser32} for TLB entry `e` when it is not writable cached memory: uncached/WC RAM the user may write, else false. */
+  private storeUser32Direct(e: number, off: number, value: number): boolean {
+    const attr = this.tlbAttr[e]!;
+    if ((attr & T_UW) === 0 || (attr & KIND_MASK) !== KIND_DIRECT || off > PAGE - 4) return false;
+    this.tlbStats[0]++;
+    this.tlbView[e]!.setUint32(this.tlbViewBase[e]! + off, value, true);
+    return true;
+  }
+
   /** The load counterpart of {@link Cpu.storeUser32}: the value, or -1 when the full path is needed. @internal */
   loadUser32(asid: number, va: number): number {
     const vpn = Math.floor(va * INV_PAGE);
     const off = (va - vpn * PAGE) | 0;
-    if (off > PAGE - 4) return -1;
     const kb = vpn * 65536;
     const k = kb + asid;
     const kg = kb + 0xffff;
@@ -335,14 +337,7 @@ export class Cpu {
     for (; e < end; e++) {
       const t = keys[e];
       if (t === k || t === kg) {
-        const attr = this.tlbAttr[e]!;
-        if ((attr & T_UR) === 0) return -1;
-        const kind = attr & KIND_MASK;
-        if (kind === KIND_DIRECT) {
-          this.tlbStats[0]++;
-          return this.tlbView[e]!.getUint32(this.tlbViewBase[e]! + off, true);
-        }
-        if (kind !== KIND_CACHED) return -1;
+        if (this.tlbFk2[e] !== t) return this.loadUser32Direct(e, off);
         const ln = off >> this.lineShift;
         const i = this.lineHint[(e << this.hintShift) + ln]!;
         const inLine = off & this.lineMask;
@@ -352,6 +347,13 @@ export class Cpu {
       }
     }
     return -1;
+  }
+
+  private loadUser32Direct(e: number, off: number): number {
+    const attr = this.tlbAttr[e]!;
+    if ((attr & T_UR) === 0 || (attr & KIND_MASK) !== KIND_DIRECT || off > PAGE - 4) return -1;
+    this.tlbStats[0]++;
+    return this.tlbView[e]!.getUint32(this.tlbViewBase[e]! + off, true);
   }
 
   /** Load an unsigned 16-bit little-endian value. */
