@@ -60,7 +60,7 @@ const common = {
   strictBus: false,
   forceBounce: false,
   weakOrdering: false,
-  traceCapacity: 1 << 16,
+  traceCapacity: 1 << 14,
 } as const;
 
 /** x86_64 PC: coherent DMA, IOMMU off, port I/O, 512 MiB of RAM. @public */

@@ -75,19 +75,17 @@ export class TraceRing {
   count = 0;
   readonly capacity: number;
   private readonly mask: number;
-  private readonly time: Float64Array;
-  private readonly addr: Float64Array;
-  private readonly value: Float64Array;
-  private readonly size: Int32Array;
-  private readonly source: Int32Array;
-  private readonly kind: Uint8Array;
+  /**
+   * Records as two strided columns (four slots each), so an append touches two small contiguous
+   * runs: `num` holds time, addr, value, name offset; `int` holds kind, size, source, namer id.
+   */
+  private readonly num: Float64Array;
+  private readonly int: Int32Array;
   private readonly names: (string | undefined)[];
   /**
-   * Register names resolved when read: per record a namer id (0: none) and the offset to name,
-   * so the MMIO hot path stores two numbers instead of looking the name up.
+   * Register names are resolved when read: per record a namer id (0: none, then `names` holds an
+   * optional literal name) and the offset to name, so the MMIO hot path stores two numbers.
    */
-  private readonly nameId: Int32Array;
-  private readonly nameOff: Float64Array;
   private readonly namers: RegisterNamer[] = [{}];
 
   constructor(@inject(BOARD) board: BoardConfig, @inject(CLOCK) private readonly clock: Clock) {
@@ -95,15 +93,9 @@ export class TraceRing {
     while (cap < Math.max(1, board.traceCapacity)) cap *= 2;
     this.capacity = cap;
     this.mask = cap - 1;
-    this.time = new Float64Array(cap);
-    this.addr = new Float64Array(cap);
-    this.value = new Float64Array(cap);
-    this.size = new Int32Array(cap);
-    this.source = new Int32Array(cap);
-    this.kind = new Uint8Array(cap);
+    this.num = new Float64Array(cap * 4);
+    this.int = new Int32Array(cap * 4);
     this.names = [];
-    this.nameId = new Int32Array(cap);
-    this.nameOff = new Float64Array(cap);
   }
 
   /** Id under which records name their register through `namer` (0 when it names none). @internal */
@@ -120,28 +112,33 @@ export class TraceRing {
   recordNamed(kind: TraceKind, addr: number, size: number, value: number, source: number, namerId: number, offset: number): void {
     const i = this.count & this.mask;
     this.count++;
-    this.time[i] = this.clock.now;
-    this.kind[i] = kind;
-    this.addr[i] = addr;
-    this.size[i] = size;
-    this.value[i] = value;
-    this.source[i] = source;
-    this.nameId[i] = namerId;
-    this.nameOff[i] = offset;
-    if (this.names.length > i) this.names[i] = undefined;
+    const j = i << 2;
+    const num = this.num;
+    const int = this.int;
+    num[j] = this.clock.now;
+    num[j + 1] = addr;
+    num[j + 2] = value;
+    num[j + 3] = offset;
+    int[j] = kind;
+    int[j + 1] = size;
+    int[j + 2] = source;
+    int[j + 3] = namerId; // a nonzero id: names[i] is not read, so it need not be cleared
   }
 
   /** Append one record at the current simulated time. */
   record(kind: TraceKind, addr: number, size: number, value: number, source: number, name?: string): void {
     const i = this.count & this.mask;
     this.count++;
-    this.time[i] = this.clock.now;
-    this.kind[i] = kind;
-    this.addr[i] = addr;
-    this.size[i] = size;
-    this.value[i] = value;
-    this.source[i] = source;
-    this.nameId[i] = 0;
+    const j = i << 2;
+    const num = this.num;
+    const int = this.int;
+    num[j] = this.clock.now;
+    num[j + 1] = addr;
+    num[j + 2] = value;
+    int[j] = kind;
+    int[j + 1] = size;
+    int[j + 2] = source;
+    int[j + 3] = 0;
     if (name !== undefined || this.names.length > i) this.names[i] = name;
   }
 
@@ -185,8 +182,9 @@ export class TraceRing {
     const first = this.count - this.length;
     for (let seq = first; seq < this.count; seq++) {
       const i = seq & this.mask;
-      mix(this.time[i]!); mix(this.kind[i]!); mix(this.addr[i]!); mix(this.size[i]!);
-      mix(this.value[i]!); mix(this.source[i]!);
+      const j = i << 2;
+      mix(this.num[j]!); mix(this.int[j]!); mix(this.num[j + 1]!); mix(this.int[j + 1]!);
+      mix(this.num[j + 2]!); mix(this.int[j + 2]!);
       const n = this.nameOf(i);
       if (n !== undefined) for (let k = 0; k < n.length; k++) h = Math.imul(h ^ n.charCodeAt(k), 0x01000193);
     }
@@ -195,14 +193,17 @@ export class TraceRing {
 
   private at(seq: number): TraceRecord {
     const i = seq & this.mask;
+    const j = i << 2;
+    const num = this.num;
+    const int = this.int;
     return {
-      seq, time: this.time[i]!, kind: this.kind[i] as TraceKind, addr: this.addr[i]!, size: this.size[i]!,
-      value: this.value[i]!, source: this.source[i]!, name: this.nameOf(i),
+      seq, time: num[j]!, kind: int[j] as TraceKind, addr: num[j + 1]!, size: int[j + 1]!,
+      value: num[j + 2]!, source: int[j + 2]!, name: this.nameOf(i),
     };
   }
 
   private nameOf(i: number): string | undefined {
-    const id = this.nameId[i]!;
-    return id === 0 ? this.names[i] : this.namers[id]!.registerName!(this.nameOff[i]!);
+    const id = this.int[(i << 2) + 3]!;
+    return id === 0 ? this.names[i] : this.namers[id]!.registerName!(this.num[(i << 2) + 3]!);
   }
 }
