@@ -212,6 +212,8 @@ export class RegisterFile<T extends RegisterDefs = RegisterDefs> {
   private readonly mSizes: Uint8Array;
   private readonly mOffset: Int32Array;
   private readonly mBytes: Uint8Array;
+  /** Per byte offset: the slot of a 32-bit register starting there that allows 4-byte access, else -1 (readl/writel decode in one load). */
+  private readonly wordSlot: Int16Array;
 
   constructor(map: RegisterMap<T>) {
     this.map = map;
@@ -226,6 +228,10 @@ export class RegisterFile<T extends RegisterDefs = RegisterDefs> {
     this.mSizes = m.allowedSizes;
     this.mOffset = m.offset;
     this.mBytes = m.bytes;
+    this.wordSlot = new Int16Array(map.size).fill(-1);
+    for (let i = 0; i < map.names.length; i++) {
+      if (m.bytes[i] === 4 && (m.allowedSizes[i]! & 4) !== 0) this.wordSlot[m.offset[i]!] = i;
+    }
     this.values = new Uint32Array(map.names.length);
     this.readHooks = new Array<ReadHook | undefined>(map.names.length).fill(undefined);
     this.writeHooks = new Array<WriteHook | undefined>(map.names.length).fill(undefined);
@@ -297,8 +303,11 @@ export class RegisterFile<T extends RegisterDefs = RegisterDefs> {
    * Returns the value, or a negative {@link GuestAccess} code the bus turns into a guest error.
    */
   guestRead(offset: number, size: AccessSize): number {
-    const i = this.locate(offset, size);
-    if (i < 0) return i;
+    let i = size === 4 && offset >= 0 && offset < this.blockSize ? this.wordSlot[offset]! : -1;
+    if (i < 0) {
+      i = this.locate(offset, size);
+      if (i < 0) return i;
+    }
     const stored = this.values[i]!;
     const hook = this.readHooks[i];
     const visible = (hook ? hook(stored) : stored) & ~this.mHidden[i]!;
@@ -314,8 +323,11 @@ export class RegisterFile<T extends RegisterDefs = RegisterDefs> {
    * hook. Returns 0, or a negative {@link GuestAccess} code.
    */
   guestWrite(offset: number, size: AccessSize, data: number): number {
-    const i = this.locate(offset, size);
-    if (i < 0) return i;
+    let i = size === 4 && offset >= 0 && offset < this.blockSize ? this.wordSlot[offset]! : -1;
+    if (i < 0) {
+      i = this.locate(offset, size);
+      if (i < 0) return i;
+    }
     const shift = (offset - this.mOffset[i]!) * 8;
     const lane = size === 4 ? 0xffffffff : (widthMask(size * 8) << shift) >>> 0;
     const written = ((data << shift) & lane) >>> 0;
