@@ -84,6 +84,10 @@ export class Cpu {
   /** Region of the last TLB fill (most fills land in the same RAM bank). */
   private lastRegion: BusRegion | undefined = undefined;
   private lastRegionGen = -1;
+  /** The TLB entry of the last MMIO access: a hint for the I/O entries, valid while its I/O key matches. */
+  private lastIo = 0;
+  /** TLB hits of MMIO accesses (a hit source of the TLB's counters, cheaper than its stats array). */
+  private ioHits = 0;
   private readonly dcStats: Float64Array;
   private readonly tlbFk0: Float64Array;
   private readonly tlbFk1: Float64Array;
@@ -141,6 +145,12 @@ export class Cpu {
     for (let l = 0; l < 4; l++) this.walkView.push(empty);
     // TLB entries cache bus backings: a moved or removed region must not stay reachable.
     bus.onTopologyChange(() => tlb.flushAll());
+    tlb.addHitSource({
+      count: () => this.ioHits,
+      reset: () => {
+        this.ioHits = 0;
+      },
+    });
     // Fast-path accesses are TLB hits too; they are counted once, by the cache's access clock.
     let fastBase = 0;
     tlb.addHitSource({
@@ -232,6 +242,46 @@ export class Cpu {
     const io = this.ioEntry(vpn, k, kg, this.writeBit);
     if (io >= 0 && off <= PAGE - 4) return this.bus.mmioWrite(this.tlbRegion[io]!, this.tlbViewBase[io]! + off, 4, value);
     this.store32Slow(va, off, value);
+  }
+
+  /**
+   * `load32` for an access expected to hit device registers (readl): the MMIO entry is tried
+   * first, so the cached-memory scan is skipped; anything else takes {@link Cpu.load32}.
+   * @internal
+   */
+  loadIo32(va: number): number {
+    const vpn = Math.floor(va * INV_PAGE);
+    const off = (va - vpn * PAGE) | 0;
+    if (off <= PAGE - 4) {
+      const kb = vpn * 65536;
+      const k = kb + this.asid;
+      const kg = kb + 0xffff;
+      // The entry of the last MMIO access first: its key, read from the TLB itself, keeps it honest.
+      let io = this.lastIo;
+      const t = this.tlbIoKey[io];
+      if ((t === k || t === kg) && (this.tlbAttr[io]! & this.readBit) !== 0) this.ioHits++;
+      else io = this.ioEntry(vpn, k, kg, this.readBit);
+      if (io >= 0) return this.bus.mmioRead(this.tlbRegion[io]!, this.tlbViewBase[io]! + off, 4);
+    }
+    return this.load32(va);
+  }
+
+  /** `store32` for an access expected to hit device registers (writel); see {@link Cpu.loadIo32}. @internal */
+  storeIo32(va: number, value: number): void {
+    const vpn = Math.floor(va * INV_PAGE);
+    const off = (va - vpn * PAGE) | 0;
+    if (off <= PAGE - 4) {
+      const kb = vpn * 65536;
+      const k = kb + this.asid;
+      const kg = kb + 0xffff;
+      // The entry of the last MMIO access first: its key, read from the TLB itself, keeps it honest.
+      let io = this.lastIo;
+      const t = this.tlbIoKey[io];
+      if ((t === k || t === kg) && (this.tlbAttr[io]! & this.writeBit) !== 0) this.ioHits++;
+      else io = this.ioEntry(vpn, k, kg, this.writeBit);
+      if (io >= 0) return this.bus.mmioWrite(this.tlbRegion[io]!, this.tlbViewBase[io]! + off, 4, value);
+    }
+    this.store32(va, value);
   }
 
   /** load32 after a TLB miss, a cache miss, uncached/MMIO memory, or a line/page crossing. */
@@ -568,7 +618,8 @@ export class Cpu {
       const t = keys[e];
       if (t === k || t === kg) {
         if ((this.tlbAttr[e]! & bit) === 0) return -1;
-        this.tlbStats[0]++;
+        this.ioHits++;
+        this.lastIo = e;
         return e;
       }
     }

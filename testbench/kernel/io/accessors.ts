@@ -69,7 +69,7 @@ export class IoAccessors implements KernelApiPart {
     const before = bus.guestErrors;
     let v: number;
     try {
-      v = size === 4 ? this.cpu.load32(addr) : size === 1 ? this.cpu.load8(addr) : size === 2 ? this.cpu.load16(addr) : this.cpu.load64(addr);
+      v = size === 4 ? this.cpu.loadIo32(addr) : size === 1 ? this.cpu.load8(addr) : size === 2 ? this.cpu.load16(addr) : this.cpu.load64(addr);
     } catch (e) {
       throw this.fault(owner, e, op);
     }
@@ -83,7 +83,7 @@ export class IoAccessors implements KernelApiPart {
     const bus = this.bus;
     const before = bus.guestErrors;
     try {
-      if (size === 4) this.cpu.store32(addr, value >>> 0);
+      if (size === 4) this.cpu.storeIo32(addr, value >>> 0);
       else if (size === 1) this.cpu.store8(addr, value & 0xff);
       else if (size === 2) this.cpu.store16(addr, value & 0xffff);
       else this.cpu.store64(addr, value);
