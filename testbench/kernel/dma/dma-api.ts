@@ -135,6 +135,8 @@ export class DmaApi implements KernelApiPart {
   private lastSgError = 0;
   /** Page frames of the sg list being mapped through the IOMMU (reused, grown on demand). */
   private sgFrames = new Float64Array(256);
+  /** IOVA of each sg entry while mapSgIommu merges them (reused, grown on demand). */
+  private sgAddrs = new Float64Array(64);
   /** Ledger id → how to free the resource (the driver core's leak reclaimers call it after unbind). */
   private readonly releasers = new Map<number, () => void>();
 
@@ -679,7 +681,8 @@ export class DmaApi implements KernelApiPart {
     }
     const prot = dir === DMA_TO_DEVICE ? 0 : PteFlag.Write;
     let at = base;
-    const addrs: number[] = [];
+    if (this.sgAddrs.length < nents) this.sgAddrs = new Float64Array(Math.max(nents, 2 * this.sgAddrs.length));
+    const addrs = this.sgAddrs;
     // Every page's frame, in IOVA order, mapped in one pass (one walk per last-level table).
     if (this.sgFrames.length < pages) this.sgFrames = new Float64Array(Math.max(pages, 2 * this.sgFrames.length));
     const frames = this.sgFrames;
@@ -691,7 +694,7 @@ export class DmaApi implements KernelApiPart {
       const n = Math.ceil((off + s.length) / PAGE);
       this.syncForDevice(pa, s.length);
       for (let j = 0; j < n; j++) frames[page++] = pa - off + j * PAGE;
-      addrs.push(at + off);
+      addrs[i] = at + off;
       at += n * PAGE;
     }
     this.iommu.mapFrames(domain, base, frames, page, prot, this.mm.allocTablePage);
