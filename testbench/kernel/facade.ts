@@ -58,3 +58,33 @@ export function withMissingGuard(k: Kernel, onMissing: (name: string) => never):
     },
   });
 }
+
+/**
+ * The last line of defence at the facade boundary: wrap every function of `k` so that an error
+ * escaping it goes through `convert` (which turns a kernel-mode PageFault into a filed KernelOops
+ * and returns anything else unchanged); a returned promise is converted the same way. Subsystems
+ * convert their own faults first; this only catches a path that missed it.
+ * @internal
+ */
+export function withFaultGuard(k: Kernel, convert: (e: unknown) => unknown): Kernel {
+  const out = k as unknown as Record<string, unknown>;
+  const rethrow = (e: unknown): never => {
+    throw convert(e);
+  };
+  for (const key of Object.getOwnPropertyNames(out)) {
+    const d = Object.getOwnPropertyDescriptor(out, key)!;
+    if (typeof d.value !== "function") continue;
+    const fn = d.value as (...a: unknown[]) => unknown;
+    d.value = function guarded(this: unknown, ...args: unknown[]): unknown {
+      let r: unknown;
+      try {
+        r = fn.apply(this, args);
+      } catch (e) {
+        return rethrow(e);
+      }
+      return r instanceof Promise ? r.catch(rethrow) : r;
+    };
+    Object.defineProperty(out, key, d);
+  }
+  return k;
+}

@@ -73,6 +73,23 @@ export function kernelBug(core: KernelCore, title: string, lines: readonly strin
   return new KernelOops(r);
 }
 
+/** The title of an oops for a NULL-pointer dereference (the address of a NULL struct's field 0). @internal */
+export const NULL_DEREF_TITLE = "BUG: kernel NULL pointer dereference, address: 0000000000000000";
+
+/**
+ * The oops for a NULL (or undefined) pointer argument that Linux dereferences in `fn`, e.g.
+ * `nullDeref(core, "complete", "struct completion", c, site, driver)`; returns the exception to throw.
+ * @internal
+ */
+export function nullDeref(core: KernelCore, fn: string, what: string, value: unknown, site: CallSite, driver?: string): KernelOops {
+  return kernelBug(core, NULL_DEREF_TITLE, ["#PF: supervisor read access in kernel mode", `${fn}: NULL ${what} (the driver passed ${String(value)})`], site, driver);
+}
+
+/** Whether a driver passed NULL (JS null or undefined) where a pointer belongs. @internal */
+export function isNull(p: unknown): p is null | undefined {
+  return p === null || p === undefined;
+}
+
 /** Linux's soft-lockup watchdog fires after 2 * watchdog_thresh (10 s) of spinning. @internal */
 export const SOFT_LOCKUP_NS = 20e9;
 

@@ -8,8 +8,10 @@ import type { DependencyContainer, InjectionToken } from "../soc/di.js";
 import type { Kernel } from "../../sdk/index.js";
 import { KernelCore } from "./core.js";
 import { Devres } from "./driver/devres.js";
-import { KERNEL_API_PART, mergeFacade, type KernelApiPart, type Owner } from "./facade.js";
-import { DEVRES, KERNEL_CORE } from "./tokens.js";
+import { KERNEL_API_PART, mergeFacade, withFaultGuard, type KernelApiPart, type Owner } from "./facade.js";
+import { kernelPageFaultOops } from "./oops.js";
+import { DEVRES, KERNEL_CORE, KERNEL_MM } from "./tokens.js";
+import { PageFault } from "../soc/pagetable.js";
 import { registerMm } from "./mm/register.js";
 import { registerSched } from "./sched/register.js";
 import { registerSync } from "./sync/register.js";
@@ -76,5 +78,9 @@ export function bootKernel(c: DependencyContainer): void {
 
 /** Build a driver's facade from every registered slice. @internal */
 export function buildFacade(c: DependencyContainer, owner: Owner): Kernel {
-  return mergeFacade(apiParts(c).map((p) => p.api(owner)));
+  const core = c.resolve(KERNEL_CORE);
+  const mm = c.resolve(KERNEL_MM);
+  // A kernel-mode page fault no subsystem converted still becomes an oops, never a host exception.
+  const convert = (e: unknown): unknown => (e instanceof PageFault && !e.user ? kernelPageFaultOops(core, e, mm.hex, { stack: e.stack ?? "" }, owner.driver) : e);
+  return withFaultGuard(mergeFacade(apiParts(c).map((p) => p.api(owner))), convert);
 }

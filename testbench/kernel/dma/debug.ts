@@ -63,7 +63,8 @@ export interface DmaDebugError {
   readonly dev: DmaDevRef;
 }
 
-const hex16 = (n: number) => "0x" + n.toString(16).padStart(16, "0");
+// A driver may pass anything (undefined, null) as a handle: print it rather than fail the report.
+const hex16 = (n: number) => (typeof n === "number" ? "0x" + n.toString(16).padStart(16, "0") : String(n));
 const PAGE = 4096;
 const CACHELINE = 64;
 

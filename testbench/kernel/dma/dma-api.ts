@@ -69,7 +69,7 @@ import { CpuPhys } from "./phys.js";
 import { DmaPools } from "./pool.js";
 import type { DmaRecord } from "./records.js";
 import { DeviceDmaStates, type DeviceDmaState } from "./state.js";
-import { kernelBug } from "../oops.js";
+import { isNull, nullDeref } from "../oops.js";
 import { StoreBuffer } from "./store-buffer.js";
 import { Swiotlb, IO_TLB_DEFAULT_SIZE } from "./swiotlb.js";
 
@@ -199,7 +199,7 @@ export class DmaApi implements KernelApiPart {
   /** Kernel-side call sites for an owner's device state. @internal */
   state(owner: Owner, dev: Device): DeviceDmaState {
     // Linux dereferences dev->dma_mask first thing: a NULL device is an oops.
-    if (dev === null || dev === undefined) throw kernelBug(this.core, "BUG: kernel NULL pointer dereference, address: 0000000000000000", [`DMA API called with a ${String(dev)} struct device`], this.core.site(), owner.driver);
+    if (isNull(dev)) throw nullDeref(this.core, "DMA API", "struct device", dev, this.core.site(), owner.driver);
     const st = this.devices.get(dev.name);
     if (owner.driver !== "kernel") st.driver = owner.driver;
     if (st.requester === undefined) st.requester = dev.bus === "pci" ? (dev as PciDev).devfn : this.devices.allocRequester();
@@ -513,6 +513,7 @@ export class DmaApi implements KernelApiPart {
   }
 
   mappingError(owner: Owner, dev: Device, addr: number): number {
+    if (isNull(dev)) throw nullDeref(this.core, "dma_mapping_error", "struct device", dev, this.core.site(), owner.driver);
     this.tracker.markChecked(dev.name, addr);
     void owner;
     return addr === ERR ? -ENOMEM : 0;
@@ -565,6 +566,7 @@ export class DmaApi implements KernelApiPart {
 
   mapSg(owner: Owner, dev: Device, sgl: Scatterlist[], nents: number, dir: number, site: CallSite): number {
     const st = this.state(owner, dev);
+    if (isNull(sgl)) throw nullDeref(this.core, "dma_map_sg", "struct scatterlist", sgl, site, owner.driver);
     this.lastSgError = -EINVAL;
     if (!validDir(dir)) {
       this.badDirection(owner, dev, "dma_map_sg", dir, site);
@@ -729,6 +731,7 @@ export class DmaApi implements KernelApiPart {
 
   unmapSg(owner: Owner, dev: Device, sgl: Scatterlist[], nents: number, dir: number, site: CallSite, reclaim = false): void {
     const st = reclaim ? this.devices.get(dev.name) : this.state(owner, dev);
+    if (isNull(sgl)) throw nullDeref(this.core, "dma_unmap_sg", "struct scatterlist", sgl, site, owner.driver);
     const m = this.sgMaps.get(sgl);
     const ref = reclaim ? { name: dev.name, driver: st.driver || owner.driver } : this.devRef(owner, dev);
     // debug_dma_unmap_sg: walk the given nents, stopping at the mapped count (nothing to check
@@ -762,6 +765,7 @@ export class DmaApi implements KernelApiPart {
 
   syncSg(owner: Owner, dev: Device, sgl: Scatterlist[], nents: number, dir: number, toDevice: boolean, site: CallSite): void {
     const st = this.state(owner, dev);
+    if (isNull(sgl)) throw nullDeref(this.core, toDevice ? "dma_sync_sg_for_device" : "dma_sync_sg_for_cpu", "struct scatterlist", sgl, site, owner.driver);
     const m = this.sgMaps.get(sgl);
     const mapped = m ? (m.tracked ? m.count : 0) : nents;
     const ref = this.devRef(owner, dev);
@@ -1007,6 +1011,7 @@ export class DmaApi implements KernelApiPart {
       dma_sync_sg_for_device: (dev, sgl, nents, dir) => this.syncSg(owner, dev, sgl, nents, dir, true, site()),
 
       sg_init_table: (sgl, nents) => {
+        if (isNull(sgl)) throw nullDeref(core, "sg_init_table", "struct scatterlist", sgl, site(), owner.driver);
         if (!validSgCount(nents)) {
           core.report({ kind: "warn", title: `WARNING: sg_init_table(${nents}): not a table size kmalloc_array could hold`, driver: owner.driver, stack: siteFrames(site()) });
           return;
@@ -1037,11 +1042,13 @@ export class DmaApi implements KernelApiPart {
         table.orig_nents = 0;
       },
       sg_set_page: (sg, page, len, offset) => {
+        if (isNull(sg)) throw nullDeref(core, "sg_set_page", "struct scatterlist", sg, site(), owner.driver);
         sg.page = page;
         sg.length = len;
         sg.offset = offset;
       },
       sg_set_buf: (sg, buf, buflen) => {
+        if (isNull(sg)) throw nullDeref(core, "sg_set_buf", "struct scatterlist", sg, site(), owner.driver);
         if (!this.mm.isLinear(buf)) {
           core.report({ kind: "dma-api", title: `sg_set_buf: ${this.mm.hex(buf)} is not a linear-map address (virt_addr_valid() fails)`, driver: owner.driver, stack: siteFrames(site()) });
           sg.page = null;

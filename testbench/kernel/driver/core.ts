@@ -9,7 +9,7 @@ import type { Device, Driver, Gfp, Kernel, KernelVA, PciDev, VirtualDevice } fro
 import type { KernelCore } from "../core.js";
 import type { KernelApiPart, Owner } from "../facade.js";
 import { withMissingGuard } from "../facade.js";
-import { kernelBug, KernelOops } from "../oops.js";
+import { isNull, kernelBug, KernelOops, nullDeref } from "../oops.js";
 import type { Scheduler } from "../sched/scheduler.js";
 import type { CallSite } from "../stack.js";
 import { siteFrames } from "../stack.js";
@@ -226,6 +226,7 @@ export class DriverCore implements KernelApiPart {
   }
 
   private devmFree(owner: Owner, dev: Device, p: KernelVA, site: CallSite): void {
+    if (isNull(dev)) throw nullDeref(this.core, "devm_kfree", "struct device", dev, site, owner.driver);
     const tag = ` ${formatAddr(p)} (`;
     const e = this.devres.find(dev, (x) => x.label.startsWith("devm_k") && x.label.includes(tag));
     if (!e) {
@@ -251,7 +252,10 @@ export class DriverCore implements KernelApiPart {
       dev_get_drvdata: <T>(dev: Device) => this.drvdata.get(dev) as T,
       pci_set_drvdata: (pdev: PciDev, data: unknown) => void this.drvdata.set(pdev, data),
       pci_get_drvdata: <T>(pdev: PciDev) => this.drvdata.get(pdev) as T,
-      dev_name: (dev: Device) => dev.name,
+      dev_name: (dev: Device) => {
+        if (isNull(dev)) throw nullDeref(core, "dev_name", "struct device", dev, core.site(), owner.driver);
+        return dev.name;
+      },
       devm_kmalloc: (dev: Device, size: number, flags: Gfp) => this.devmAlloc(owner, dev, "devm_kmalloc", size, (k) => k.kmalloc(size, flags), core.site()),
       devm_kzalloc: (dev: Device, size: number, flags: Gfp) => this.devmAlloc(owner, dev, "devm_kzalloc", size, (k) => k.kzalloc(size, flags), core.site()),
       devm_kcalloc: (dev: Device, n: number, size: number, flags: Gfp) => this.devmAlloc(owner, dev, "devm_kcalloc", n * size, (k) => k.kcalloc(n, size, flags), core.site()),

@@ -19,7 +19,7 @@ import { ETIMEDOUT, formatAddr } from "../../../sdk/index.js";
 import type { IoMem, IoPort, Kernel, KernelVA } from "../../../sdk/index.js";
 import type { KernelCore } from "../core.js";
 import type { KernelApiPart, Owner } from "../facade.js";
-import { kernelBug, kernelPageFaultOops, KernelOops, SOFT_LOCKUP_NS, softLockup } from "../oops.js";
+import { kernelBug, kernelPageFaultOops, KernelOops, nullDeref, SOFT_LOCKUP_NS, softLockup } from "../oops.js";
 import type { Scheduler } from "../sched/scheduler.js";
 import type { CallSite } from "../stack.js";
 import { IO_RESOURCES, KERNEL_CORE, ORDERING, SCHEDULER } from "../tokens.js";
@@ -199,6 +199,7 @@ export class IoAccessors implements KernelApiPart {
   /** `readl_poll_timeout`: sleeps between reads through the scheduler. */
   async pollTimeout(owner: Owner, addr: number, cond: (v: number) => boolean, sleepUs: number, timeoutUs: number, site: CallSite): Promise<number> {
     this.core.mightSleep("readl_poll_timeout", site);
+    if (typeof cond !== "function") throw nullDeref(this.core, "readl_poll_timeout", "condition callback", cond, site, owner.driver);
     const deadline = this.clock.now + Math.max(0, timeoutUs) * 1000;
     const stepNs = sleepUs > 0 ? sleepUs * 1000 : 100;
     for (;;) {
@@ -211,6 +212,7 @@ export class IoAccessors implements KernelApiPart {
 
   /** `readl_poll_timeout_atomic`: busy-waits, letting simulated time (and devices) advance. */
   pollTimeoutAtomic(owner: Owner, addr: number, cond: (v: number) => boolean, delayUs: number, timeoutUs: number): number {
+    if (typeof cond !== "function") throw nullDeref(this.core, "readl_poll_timeout_atomic", "condition callback", cond, this.core.site(), owner.driver);
     const start = this.clock.now;
     const deadline = start + Math.max(0, timeoutUs) * 1000;
     const stepNs = delayUs > 0 ? Math.min(delayUs * 1000, SOFT_LOCKUP_NS) : 100;

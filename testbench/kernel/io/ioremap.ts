@@ -14,6 +14,7 @@ import type { KernelApiPart, Owner } from "../facade.js";
 import type { CallSite } from "../stack.js";
 import { DEVRES, IO_RESOURCES, IO_VMAP, KERNEL_CORE, LEAK_RECLAIMERS } from "../tokens.js";
 import type { LeakReclaimers } from "../driver/reclaim.js";
+import { isNull, nullDeref } from "../oops.js";
 import { formatRange } from "./resource-tree.js";
 import type { IoResources } from "./resources.js";
 import type { IoVmap } from "./vmap.js";
@@ -32,6 +33,9 @@ export interface IoMapping {
 }
 
 const TYPE_NAMES = ["ioremap_cache", "ioremap", "ioremap_wc"] as const;
+
+/** One past the largest physical address any profile can have (MAXPHYADDR 52). */
+const MAX_PHYS = 2 ** 52;
 
 /** @public */
 @injectable()
@@ -56,7 +60,8 @@ export class IoRemapper implements KernelApiPart {
   /** Map `[pa, pa+size)`; null on failure (bad size, RAM, area full, injected fault). */
   map(owner: Owner, pa: number, size: number, memType: MemType, site: CallSite): number | null {
     const fn = TYPE_NAMES[memType]!;
-    if (!(size > 0) || !(pa >= 0)) return null;
+    // Linux refuses a range that wraps or ends past the largest physical address (2^52).
+    if (!(size > 0) || !(pa >= 0) || !(pa + size <= MAX_PHYS)) return null;
     if (this.core.faults.shouldFail("ioremap", owner.driver, site)) return null;
     if (this.resources.overlapsRam(pa, size)) {
       this.core.report(
@@ -128,6 +133,7 @@ export class IoRemapper implements KernelApiPart {
 
   /** `devm_ioremap_resource`: request the region (named after the device), then map it; ERR_PTR on failure. */
   devmMapResource(owner: Owner, dev: Device, res: Resource | null, site: CallSite): number {
+    if (isNull(dev)) throw nullDeref(this.core, "devm_ioremap_resource", "struct device", dev, site, owner.driver);
     if (!res || !((res.flags & 0x200) !== 0)) {
       this.core.dmesg.log("err", `${owner.driver} ${dev.name}: invalid resource ${res ? res.name : "(null)"}`);
       return ERR_PTR(-EINVAL);
@@ -143,6 +149,7 @@ export class IoRemapper implements KernelApiPart {
 
   /** `devm_iounmap`: unmap now and drop the devres entry. */
   devmUnmap(owner: Owner, dev: Device, va: number, site: CallSite): void {
+    if (isNull(dev)) throw nullDeref(this.core, "devm_iounmap", "struct device", dev, site, owner.driver);
     const tag = ` at ${formatAddr(va)}`;
     const e = this.devres.find(dev, (x) => x.label.startsWith("devm_ioremap") && x.label.endsWith(tag));
     if (!e) {

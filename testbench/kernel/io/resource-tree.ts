@@ -168,12 +168,13 @@ export function renderResourceTree(tree: ResourceTree): string {
 }
 
 function hexPad(n: number, width: number): string {
-  return n.toString(16).padStart(width, "0");
+  // A driver may pass anything (undefined, null): print it rather than fail the report.
+  return typeof n === "number" ? n.toString(16).padStart(width, "0") : String(n);
 }
 
 /** `%pa` of a physical address: `0x` and 16 hex digits (phys_addr_t is 64-bit on every profile). @public */
 export function formatPa(n: number): string {
-  return "0x" + n.toString(16).padStart(16, "0");
+  return "0x" + hexPad(n, 16);
 }
 
 /** `%pR`-like: `[mem 0xfebf0000-0xfebf0fff]` or `[io  0x0220-0x022f]`. @public */

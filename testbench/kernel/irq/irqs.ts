@@ -48,6 +48,7 @@ import type { Devres, DevresEntry } from "../driver/devres.js";
 import type { KernelApiPart, Owner } from "../facade.js";
 import { siteFrames, type CallSite } from "../stack.js";
 import type { SyncSubsystem } from "../sync/sync.js";
+import { isNull, nullDeref } from "../oops.js";
 import { DEVRES, KERNEL_CORE, SYNC } from "../tokens.js";
 import { IrqDesc, type IrqAction } from "./desc.js";
 import { defaultNobodyCared, noteInterrupt, type NobodyCaredConfig } from "./spurious.js";
@@ -337,6 +338,7 @@ export class IrqSubsystem implements KernelApiPart {
 
   devmRequestIrq(owner: Owner, dev: Device, irq: number, handler: IrqHandler, flags: number, name: string, devId: unknown): number {
     const site = this.core.site();
+    if (isNull(dev)) throw nullDeref(this.core, "devm_request_irq", "struct device", dev, site, owner.driver);
     const rc = this.requestIrq(owner, irq, handler, flags, name, devId, site);
     if (rc !== 0) {
       this.core.dmesg.log("err", `${dev.name}: error ${rc}: request_irq(${irq}) ${handlerName(handler)} ${name}`);

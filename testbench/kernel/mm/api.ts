@@ -16,7 +16,7 @@ import type { Gfp, KmemCache, Mempool, Page } from "../../../sdk/kernel/types.js
 import { PageFault } from "../../soc/pagetable.js";
 import type { KernelCore } from "../core.js";
 import type { KernelApiPart, Owner } from "../facade.js";
-import { kernelBug, kernelPageFaultOops } from "../oops.js";
+import { isNull, kernelBug, kernelPageFaultOops, nullDeref } from "../oops.js";
 import type { CallSite } from "../stack.js";
 import { captureSite, siteFrames } from "../stack.js";
 import { KERNEL_CORE, KERNEL_MM } from "../tokens.js";
@@ -29,6 +29,8 @@ import { KMALLOC_MAX_CACHE_SIZE, KmemCacheImpl, ObjState, ZERO_SIZE_PTR } from "
 import type { Slab, SlabHit } from "./slab.js";
 
 const PAGE = 4096;
+/** memcpy and memset work in pieces of at most this many bytes (memcpy's scratch buffer). */
+const MEM_CHUNK = 1 << 20;
 
 const asPage = (pfn: number): Page => pfn as unknown as Page;
 const pfnOf = (p: Page): number => p as unknown as number;
@@ -66,7 +68,7 @@ export class MmApi implements KernelApiPart {
       kmem_cache_alloc: (c, flags) => m.kmemCacheAlloc(o, asCache(c), flags) as KernelVA | null,
       kmem_cache_zalloc: (c, flags) => m.kmemCacheAlloc(o, asCache(c), flags | __GFP_ZERO) as KernelVA | null,
       kmem_cache_free: (c, obj) => m.kmemCacheFree(o, asCache(c), obj),
-      kmem_cache_destroy: (c) => m.kmemCacheDestroy(o, c === null ? null : asCache(c)),
+      kmem_cache_destroy: (c) => m.kmemCacheDestroy(o, isNull(c) ? null : asCache(c)),
       vmalloc: (size) => m.vmalloc(o, size, false) as KernelVA | null,
       vzalloc: (size) => m.vmalloc(o, size, true) as KernelVA | null,
       vfree: (p) => m.vfree(o, p),
@@ -103,10 +105,13 @@ export class MmApi implements KernelApiPart {
       kmap_local_page: (p) => va(m.kmapLocal(o, pfnOf(p))),
       kunmap_local: (p) => m.kunmapLocal(o, p),
       mempool_create_kmalloc_pool: (minNr, size) => m.mempoolCreate(o, minNr, size, null) as Mempool | null,
-      mempool_create_slab_pool: (minNr, c) => m.mempoolCreate(o, minNr, asCache(c).objectSize, asCache(c)) as Mempool | null,
+      mempool_create_slab_pool: (minNr, c) => {
+        if (isNull(c)) throw nullDeref(m.core, "mempool_create_slab_pool", "struct kmem_cache", c, m.core.site(), o.driver);
+        return m.mempoolCreate(o, minNr, asCache(c).objectSize, asCache(c)) as Mempool | null;
+      },
       mempool_alloc: (pool, flags) => m.mempoolAlloc(o, asPool(pool), flags) as KernelVA | null,
       mempool_free: (el, pool) => m.mempoolFree(o, el, asPool(pool)),
-      mempool_destroy: (pool) => m.mempoolDestroy(o, pool === null ? null : asPool(pool)),
+      mempool_destroy: (pool) => m.mempoolDestroy(o, isNull(pool) ? null : asPool(pool)),
     };
   }
 
@@ -211,10 +216,15 @@ export class MmApi implements KernelApiPart {
 
   memset(o: Owner, s: number, c: number, n: number): number {
     if (n <= 0) return s;
-    if (this.core.detectors.kasan) this.mm.kasan.checkAccess(s, n, true, o.driver);
-    if (this.dmaWatch !== null && this.dmaWatch.cpuWatchActive) this.dmaWatch.cpuAccess(s, n, true);
+    // KASAN's memset checks the whole range first and skips a bad one (returning NULL), as Linux's does.
+    if (this.core.detectors.kasan && !this.mm.kasan.checkAccess(s, n, true, o.driver)) return 0;
+    // In chunks (each watched just before it is written): a huge n fills until the first bad page faults.
     try {
-      this.mm.cpu.fill(s, n, c & 0xff);
+      for (let done = 0; done < n; done += MEM_CHUNK) {
+        const len = Math.min(n - done, MEM_CHUNK);
+        if (this.dmaWatch !== null && this.dmaWatch.cpuWatchActive) this.dmaWatch.cpuAccess(s + done, len, true);
+        this.mm.cpu.fill(s + done, len, c & 0xff);
+      }
     } catch (e) {
       throw this.fault(e, o);
     }
@@ -223,18 +233,21 @@ export class MmApi implements KernelApiPart {
 
   memcpy(o: Owner, dest: number, src: number, n: number): number {
     if (n <= 0) return dest;
-    if (this.core.detectors.kasan) {
-      if (this.mm.kasan.checkAccess(src, n, false, o.driver)) this.mm.kasan.checkAccess(dest, n, true, o.driver);
-    }
-    if (this.scratch.length < n) this.scratch = new Uint8Array(Math.max(n, this.scratch.length * 2));
-    const buf = this.scratch.subarray(0, n);
-    if (this.dmaWatch !== null && this.dmaWatch.cpuWatchActive) {
-      this.dmaWatch.cpuAccess(src, n, false);
-      this.dmaWatch.cpuAccess(dest, n, true);
-    }
+    // KASAN's memcpy checks both ranges first and skips a bad copy (returning NULL), as Linux's does.
+    if (this.core.detectors.kasan && !(this.mm.kasan.checkAccess(src, n, false, o.driver) && this.mm.kasan.checkAccess(dest, n, true, o.driver))) return 0;
+    // In chunks (each watched just before it is copied): a huge n copies until the first bad page faults.
+    const chunk = Math.min(n, MEM_CHUNK);
+    if (this.scratch.length < chunk) this.scratch = new Uint8Array(Math.max(chunk, this.scratch.length * 2));
     try {
-      this.mm.cpu.readBytes(src, buf);
-      this.mm.cpu.writeBytes(dest, buf);
+      for (let done = 0; done < n; done += MEM_CHUNK) {
+        const buf = this.scratch.subarray(0, Math.min(n - done, MEM_CHUNK));
+        if (this.dmaWatch !== null && this.dmaWatch.cpuWatchActive) {
+          this.dmaWatch.cpuAccess(src + done, buf.length, false);
+          this.dmaWatch.cpuAccess(dest + done, buf.length, true);
+        }
+        this.mm.cpu.readBytes(src + done, buf);
+        this.mm.cpu.writeBytes(dest + done, buf);
+      }
     } catch (e) {
       throw this.fault(e, o);
     }
@@ -478,6 +491,7 @@ export class MmApi implements KernelApiPart {
   kmemCacheAlloc(o: Owner, c: KmemCacheImpl, gfp: Gfp): number | null {
     const core = this.core;
     const site = core.site();
+    if (isNull(c)) throw nullDeref(core, "kmem_cache_alloc", "struct kmem_cache", c, site, o.driver);
     if (gfpMaySleep(gfp)) core.mightSleep("kmem_cache_alloc", site);
     if (c.destroyed) {
       core.report({ kind: "slab", title: `kmem_cache_alloc: cache ${c.name} used after kmem_cache_destroy`, stack: siteFrames(site), ...(o.driver ? { driver: o.driver } : {}) });
@@ -584,6 +598,11 @@ export class MmApi implements KernelApiPart {
     const core = this.core;
     const site = core.site();
     if (gfpMaySleep(gfp)) core.mightSleep("alloc_pages", site);
+    if (!Number.isInteger(order)) {
+      // Not an order the buddy allocator has (NaN, null, a fraction): fails like one past MAX_ORDER.
+      this.mm.warnAllocFailure(gfp, order);
+      return null;
+    }
     if (core.faults.shouldFail("page", o.driver, site)) return null;
     const pfn = this.mm.allocBlock(gfp, order, PageKind.Pages);
     if (pfn < 0) return null;
@@ -623,9 +642,11 @@ export class MmApi implements KernelApiPart {
     }
     if (mm.db.refcount[idx] === 1) {
       const kind = mm.db.kind[idx]!;
-      if (kind !== PageKind.Pages && kind !== PageKind.KmallocLarge && kind !== PageKind.Internal) {
+      if (kind !== PageKind.Pages && kind !== PageKind.KmallocLarge) {
         // Freeing it would hand a page the kernel still uses (slab, page table, vmalloc backing,
-        // boot reservation) to the next allocation: Linux's free path reports it as a bad page.
+        // boot reservation, a DMA-coherent buffer, a mapped user page) to the next allocation,
+        // which a later free of the owner frees again: Linux's free path reports it as a bad page.
+        // (A get_user_pages page whose user mapping is gone is refused too: the testbench has no mapcount.)
         mm.kasan.reportFree("invalid-free", head * PAGE, null, o.driver, `put_page() drops the last reference of pfn ${head.toString(16)}, a ${pageKindName(kind)} page the kernel still uses`);
         return;
       }
@@ -767,6 +788,7 @@ export class MmApi implements KernelApiPart {
   mempoolAlloc(o: Owner, pool: MempoolImpl, gfp: Gfp): number | null {
     const core = this.core;
     const site = core.site();
+    if (isNull(pool)) throw nullDeref(core, "mempool_alloc", "mempool_t", pool, site, o.driver);
     if (gfpMaySleep(gfp)) core.mightSleep("mempool_alloc", site);
     if (pool.destroyed) return null;
     // First the allocator, without sleeping and quietly; then the reserve.
@@ -781,7 +803,8 @@ export class MmApi implements KernelApiPart {
   }
 
   mempoolFree(o: Owner, el: number | null, pool: MempoolImpl): void {
-    if (el === null || el === 0) return;
+    if (isNull(el) || el === 0) return;
+    if (isNull(pool)) throw nullDeref(this.core, "mempool_free", "mempool_t", pool, this.core.site(), o.driver);
     const id = pool.outstanding.get(el);
     if (id === undefined) {
       this.mm.kasan.reportFree(pool.reserve.includes(el) ? "double-free" : "invalid-free", el, null, o.driver, `mempool_free() of ${this.mm.hex(el)}: not an element handed out by this pool`);

@@ -271,7 +271,7 @@ export class MemoryManager {
     const t = this.core.ctx.task;
     this.core.dmesg.log(
       "warn",
-      `${t.comm}: page allocation failure: order:${order}, mode:0x${gfp.toString(16)}(${gfpString(gfp)}), nodemask=(null),cpuset=/,mems_allowed=0\n` +
+      `${t.comm}: page allocation failure: order:${order}, mode:0x${(gfp >>> 0).toString(16)}(${gfpString(gfp >>> 0)}), nodemask=(null),cpuset=/,mems_allowed=0\n` +
         `CPU: 0 PID: ${t.pid} Comm: ${t.comm}\n` +
         this.showFreeAreas(),
     );

@@ -9,6 +9,7 @@
  */
 import type { Completion, WaitQueueHead } from "../../../sdk/index.js";
 import type { Waiter } from "../sched/task.js";
+import { isNull, nullDeref } from "../oops.js";
 import type { SyncEnv } from "./irqflags.js";
 import { jiffiesLeft, MAX_JIFFY_OFFSET, timeoutDeadline } from "./time.js";
 
@@ -40,11 +41,11 @@ export class Completions {
   }
 
   reinit(c: Completion): void {
-    this.impl(c).done = 0;
+    this.impl(c, "reinit_completion").done = 0;
   }
 
   complete(c: Completion): void {
-    const x = this.impl(c);
+    const x = this.impl(c, "complete");
     if (x.done !== UINT_MAX) x.done++;
     while (x.waiters.length > 0) {
       if (this.env.sched.wake(x.waiters.shift()!)) break;
@@ -52,21 +53,21 @@ export class Completions {
   }
 
   completeAll(c: Completion): void {
-    const x = this.impl(c);
+    const x = this.impl(c, "complete_all");
     x.done = UINT_MAX;
     const ws = x.waiters.splice(0);
     for (const w of ws) this.env.sched.wake(w);
   }
 
   tryWait(c: Completion): boolean {
-    const x = this.impl(c);
+    const x = this.impl(c, "try_wait_for_completion");
     if (x.done === 0) return false;
     if (x.done !== UINT_MAX) x.done--;
     return true;
   }
 
   done(c: Completion): boolean {
-    return this.impl(c).done > 0;
+    return this.impl(c, "completion_done").done > 0;
   }
 
   /**
@@ -77,7 +78,7 @@ export class Completions {
     const { core, clock, sched } = this.env;
     const site = core.site();
     core.mightSleep(call, site);
-    const x = this.impl(c);
+    const x = this.impl(c, call);
     const timed = timeoutJiffies !== undefined && timeoutJiffies < MAX_JIFFY_OFFSET;
     const deadline = timed ? timeoutDeadline(clock.now, timeoutJiffies) : Infinity;
     if (x.done > 0) {
@@ -96,8 +97,9 @@ export class Completions {
     }
   }
 
-  private impl(c: Completion): CompletionImpl {
+  private impl(c: Completion, fn: string): CompletionImpl {
     if (c instanceof CompletionImpl) return c;
+    if (isNull(c)) throw nullDeref(this.env.core, fn, "struct completion", c, this.env.core.site());
     throw new TypeError("completion: not an object returned by init_completion()");
   }
 }

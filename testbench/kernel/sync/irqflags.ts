@@ -26,7 +26,8 @@ const FLAGS_SERIAL = 0x400;
 
 /** Hex for flag values in reports. @internal */
 export function hexFlags(f: number): string {
-  return `0x${f.toString(16)}`;
+  // A driver may pass anything (undefined, null): print it rather than fail the report.
+  return typeof f === "number" ? `0x${f.toString(16)}` : String(f);
 }
 
 /** The CPU's interrupt flag. @internal */

@@ -19,6 +19,7 @@ import type { FileOperations, Inode, Kernel, MiscDevice } from "../../../sdk/ind
 import { EBUSY, EEXIST, EINVAL, ENOMEM } from "../../../sdk/errno.js";
 import type { KernelCore } from "../core.js";
 import type { KernelApiPart, Owner } from "../facade.js";
+import { isNull, nullDeref } from "../oops.js";
 import type { CallSite } from "../stack.js";
 import { KERNEL_CORE } from "../tokens.js";
 
@@ -113,6 +114,7 @@ export class CharDevices implements KernelApiPart {
 
   /** `misc_register`: 0 or a negative errno; a dynamic minor is written back to `misc.minor`. */
   miscRegister(owner: Owner, misc: MiscDevice, site: CallSite): number {
+    if (isNull(misc)) throw nullDeref(this.core, "misc_register", "struct miscdevice", misc, site, owner.driver);
     if (this.core.faults.shouldFail("chrdev", owner.driver, site)) return -ENOMEM;
     if (this.miscByObject.has(misc)) {
       this.warn(owner, `misc_register: "${misc.name}" is already registered`, site);
@@ -140,6 +142,7 @@ export class CharDevices implements KernelApiPart {
 
   /** `misc_deregister`. A device that is not registered gets a warning. */
   miscDeregister(owner: Owner, misc: MiscDevice, site: CallSite): void {
+    if (isNull(misc)) throw nullDeref(this.core, "misc_deregister", "struct miscdevice", misc, site, owner.driver);
     const reg = this.miscByObject.get(misc);
     if (!reg) {
       this.warn(owner, `misc_deregister: "${misc.name}" is not registered`, site);
