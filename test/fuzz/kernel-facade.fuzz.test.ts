@@ -8,8 +8,7 @@
  * (kmalloc/kfree, unbind, dispose) and a seed must replay the same outcomes.
  *
  * CI runs 10^4 calls from a fixed seed; VDTB_FUZZ_CALLS=1000000 (and VDTB_FUZZ_SEED) for a long
- * run on demand, VDTB_FUZZ_TRACE=file to log each call and outcome, VDTB_FUZZ_STRICT=1 to fail on
- * the known unfixed classes as well.
+ * run on demand, VDTB_FUZZ_TRACE=file to log each call and outcome.
  */
 import { appendFileSync } from "node:fs";
 import fc from "fast-check";
@@ -40,11 +39,8 @@ const SEED = Number(process.env.VDTB_FUZZ_SEED ?? 0x0bad_a55);
 const CALLS_PER_RUN = 500;
 const RUNS = Math.max(1, Math.round(TOTAL_CALLS / CALLS_PER_RUN));
 const MAX_ARGS = 6;
-const STRICT = process.env.VDTB_FUZZ_STRICT === "1";
 /** A file to log every call and its outcome to (for replaying a finding by hand). */
 const TRACE = process.env.VDTB_FUZZ_TRACE;
-/** KNOWN_UNFIXED classes seen in this process (for the summary). */
-const known = new Set<string>();
 
 // ---- argument kinds -----------------------------------------------------------------------------
 
@@ -342,49 +338,6 @@ const runArb = fc.array(callArb, { minLength: CALLS_PER_RUN, maxLength: CALLS_PE
 
 // ---- execution ----------------------------------------------------------------------------------
 
-/**
- * Host exceptions the fuzz found that are not fixed yet, by the testbench function that throws
- * and the error class. Each is a real robustness bug (listed in the fuzz's report); they are
- * tolerated here so the fuzz guards against every other class. VDTB_FUZZ_STRICT=1 fails on them
- * too. Remove an entry when its fix lands (a stale entry is harmless but hides nothing).
- */
-const KNOWN_UNFIXED: Readonly<Record<string, string>> = {
-  // NULL/undefined handles: Linux would oops on the NULL dereference.
-  "TypeError at Completions.impl": "complete*/reinit_completion/try_wait_for_completion(NULL) throw a deliberate TypeError",
-  "TypeError at MmApi.kmemCacheAlloc": "kmem_cache_alloc(NULL cache)",
-  "TypeError at MmApi.kmemCacheDestroy": "kmem_cache_destroy(undefined) (null is handled)",
-  "TypeError at Proxy.mempool_create_slab_pool": "mempool_create_slab_pool(n, NULL cache)",
-  "TypeError at MmApi.mempoolAlloc": "mempool_alloc(NULL pool)",
-  "TypeError at MmApi.mempoolFree": "mempool_free(el, NULL pool)",
-  "TypeError at DmaApi.mapSg": "dma_map_sg(dev, NULL sgl)",
-  "TypeError at DmaApi.unmapSg": "dma_unmap_sg(dev, NULL sgl)",
-  "TypeError at DmaApi.syncSg": "dma_sync_sg_*(dev, NULL sgl)",
-  "TypeError at Proxy.sg_init_table": "sg_init_table(NULL)",
-  "TypeError at Proxy.sg_set_buf": "sg_set_buf(NULL sg)",
-  "TypeError at Proxy.sg_set_page": "sg_set_page(NULL sg)",
-  "TypeError at CharDevices.miscRegister": "misc_register(NULL)",
-  "TypeError at CharDevices.miscDeregister": "misc_deregister(NULL)",
-  // NULL struct device outside the DMA API.
-  "TypeError at DmaApi.mappingError": "dma_mapping_error(NULL dev) (does not go through DmaApi.state)",
-  "TypeError at DriverCore.devmFree": "devm_kfree(NULL dev)",
-  "TypeError at IoRemapper.devmMapResource": "devm_ioremap_resource(NULL dev)",
-  "TypeError at IoRemapper.devmUnmap": "devm_iounmap(NULL dev)",
-  "TypeError at IrqSubsystem.devmRequestIrq": "devm_request_irq(NULL dev)",
-  "TypeError at Proxy.dev_name": "dev_name(NULL)",
-  // Formatters that throw on a null/undefined number (hexAddr/formatAddr are fixed; these are local copies).
-  "TypeError at hex16": "dma/*: hex16(undefined) in DMA-API debug reports (unmap/sync/free of an undefined handle)",
-  "TypeError at hexFlags": "sync/*: hexFlags(undefined) in irqsave/irqrestore mismatch reports",
-  "TypeError at hexPad": "io/*: hexPad(null) in ioremap/request_*region reports",
-  "TypeError at formatPa": "io/*: formatPa(null) in release_*region reports",
-  "TypeError at MemoryManager.warnAllocFailure": "mm.ts: gfp.toString(16) with a null/undefined gfp in the allocation-failure warning",
-  // Bad numbers reaching the hardware model's own assertions.
-  "RangeError at new": "memcpy(dst, src, 2^64-4096): new Uint8Array(n) with n past 2^32 instead of faulting at the first bad page",
-  "RangeError at SparseRam.check": "alloc_pages(gfp, NaN order) and copy_from_user into a non-RAM kernel range reach SparseRam's range assertion",
-  "RangeError at Mmu.checkRange": "ioremap(phys, NaN size) reaches the MMU's alignment assertion",
-  // A kernel page freed under the allocator: kzalloc's own zeroing faults (raw PageFault, no oops report).
-  "PageFault at Cpu.fault": "slab allocObject's fill faults on a not-present linear-map page after earlier bad frees; root cause not isolated",
-};
-
 /** A host exception that is not a simulated oops: what the test exists to find. */
 interface Finding {
   readonly method: string;
@@ -586,14 +539,7 @@ async function execute(calls: readonly Call[], findings: Map<string, Finding>, w
   const note = (method: string, error: unknown, args: unknown[]): void => {
     const e = error instanceof Error ? error : new Error(String(error));
     const message = e.message.replace(/(0x)?[0-9a-f]{4,}|\d+/gi, "#");
-    // The innermost frame: "new" for a constructor (new Uint8Array), else the function name.
-    const top = /^\s*at (new )?(\S+)/m.exec(e.stack ?? "");
-    const where = `${e.name} at ${top ? (top[1] ? "new" : top[2]) : "?"}`;
     const key = `${method}: ${e.name}: ${message}`;
-    if (where in KNOWN_UNFIXED && !STRICT) {
-      known.add(where);
-      return;
-    }
     const seen = findings.get(key);
     if (seen) seen.count++;
     else findings.set(key, { method, error: `${e.name}: ${e.message}`, args: args.map((a) => describeArg(r, a)).join(", "), stack: (e.stack ?? "").split("\n").slice(1, 7).join("\n"), count: 1 });
@@ -670,7 +616,6 @@ describe("kernel facade under a misbehaving driver", () => {
       }),
       { seed: SEED, numRuns: RUNS, endOnFailure: true },
     );
-    if (known.size) console.info(`kernel-facade fuzz: ${known.size} known unfixed classes seen:\n  ${[...known].sort().join("\n  ")}`);
     expect(formatFindings(findings)).toEqual([]);
     // The mix exercises both outcomes (a fuzz that only ever oopses at once tests little).
     expect(totals.returned).toBeGreaterThan(totals.oops!);

@@ -4,10 +4,12 @@
  */
 import { describe, expect, it } from "vitest";
 import { vfb } from "../../devices/index.js";
-import { EINVAL, ENOMEM, ETIMEDOUT, GFP_KERNEL } from "../../sdk/index.js";
+import { EINVAL, ENOMEM, ETIMEDOUT, GFP_KERNEL, MISC_DYNAMIC_MINOR } from "../../sdk/index.js";
 import type { Kernel, PciDev } from "../../sdk/index.js";
 import { Testbench } from "../../testbench/index.js";
-import { KernelOops } from "../../testbench/kernel/oops.js";
+import { KernelOops, NULL_DEREF_TITLE } from "../../testbench/kernel/oops.js";
+import { KERNEL_MM } from "../../testbench/kernel/tokens.js";
+import { Access, FaultCause, PageFault } from "../../testbench/soc/pagetable.js";
 
 async function rig(): Promise<{ tb: Testbench; k: Kernel; pdev: PciDev }> {
   let bound: { k: Kernel; pdev: PciDev } | undefined;
@@ -142,6 +144,140 @@ describe("kernel facade regressions from the fuzz", () => {
     expect(tb.dmesg()).toContain("(null)");
     expect(tb.dmesg()).toContain("fuzz 0000:00:01.0: (null)");
     expect(tb.dmesg()).toContain("(NULL device *): no device");
+    await tb.dispose();
+  });
+  it("a NULL handle (completion, kmem_cache, mempool, scatterlist, miscdevice) is a NULL-pointer-dereference oops", async () => {
+    const { tb, k, pdev } = await rig();
+    const calls: [string, () => unknown][] = [
+      ["complete", () => k.complete(null as never)],
+      ["complete_all", () => k.complete_all(undefined as never)],
+      ["reinit_completion", () => k.reinit_completion(null as never)],
+      ["try_wait_for_completion", () => k.try_wait_for_completion(null as never)],
+      ["completion_done", () => k.completion_done(undefined as never)],
+      ["kmem_cache_alloc", () => k.kmem_cache_alloc(null as never, GFP_KERNEL)],
+      ["mempool_create_slab_pool", () => k.mempool_create_slab_pool(2, null as never)],
+      ["mempool_alloc", () => k.mempool_alloc(undefined as never, GFP_KERNEL)],
+      ["mempool_free", () => k.mempool_free(k.kmalloc(8, GFP_KERNEL)!, null as never)],
+      ["dma_map_sg", () => k.dma_map_sg(pdev, null as never, 1, 1)],
+      ["dma_unmap_sg", () => k.dma_unmap_sg(pdev, undefined as never, 1, 1)],
+      ["dma_sync_sg_for_cpu", () => k.dma_sync_sg_for_cpu(pdev, null as never, 1, 1)],
+      ["sg_init_table", () => k.sg_init_table(null as never, 1)],
+      ["sg_set_buf", () => k.sg_set_buf(null as never, k.kmalloc(8, GFP_KERNEL)!, 8)],
+      ["sg_set_page", () => k.sg_set_page(undefined as never, k.alloc_page(GFP_KERNEL)!, 8, 0)],
+      ["misc_register", () => k.misc_register(null as never)],
+      ["misc_deregister", () => k.misc_deregister(undefined as never)],
+    ];
+    for (const [fn, call] of calls) expect(call, fn).toThrow(KernelOops);
+    const oopses = tb.reports("oops");
+    expect(oopses.map((r) => r.title)).toEqual(Array(calls.length).fill(NULL_DEREF_TITLE));
+    expect(oopses.map((r) => r.text.split("\n")[2]!.split(":")[0])).toEqual(calls.map(([fn]) => fn));
+    // NULL stays a no-op where Linux checks for it, undefined included.
+    k.kmem_cache_destroy(null as never);
+    k.kmem_cache_destroy(undefined as never);
+    k.mempool_destroy(undefined as never);
+    k.mempool_free(null as never, null as never);
+    k.mempool_free(undefined as never, undefined as never);
+    expect(tb.reports("oops")).toHaveLength(calls.length);
+    expect(k.misc_register({ minor: MISC_DYNAMIC_MINOR, name: "ok", fops: {} })).toBe(0);
+    await tb.dispose();
+  });
+
+  it("a NULL struct device outside the DMA mapping calls is a NULL-pointer-dereference oops", async () => {
+    const { tb, k } = await rig();
+    const calls: [string, () => unknown][] = [
+      ["dma_mapping_error", () => k.dma_mapping_error(null as never, 0 as never)],
+      ["devm_kfree", () => k.devm_kfree(undefined as never, k.kmalloc(8, GFP_KERNEL)!)],
+      ["devm_ioremap_resource", () => k.devm_ioremap_resource(null as never, null as never)],
+      ["devm_iounmap", () => k.devm_iounmap(undefined as never, 0 as never)],
+      ["devm_request_irq", () => k.devm_request_irq(null as never, 11, () => 1, 0, "x", null)],
+      ["dev_name", () => k.dev_name(null as never)],
+    ];
+    for (const [fn, call] of calls) expect(call, fn).toThrow(KernelOops);
+    expect(tb.reports("oops").map((r) => [r.title, r.text.split("\n")[2]!.split(":")[0]])).toEqual(calls.map(([fn]) => [NULL_DEREF_TITLE, fn]));
+    await tb.dispose();
+  });
+
+  it("reports print a null/undefined number instead of failing to format it", async () => {
+    const { tb, k, pdev } = await rig();
+    k.dma_unmap_single(pdev, undefined as never, 64, 1);
+    k.local_irq_restore(null as never);
+    const l = k.spin_lock_init("l");
+    k.spin_lock_irqsave(l);
+    k.spin_unlock_irqrestore(l, undefined as never);
+    k.release_region(null as never, 4);
+    k.release_mem_region(undefined as never, 4);
+    expect(k.request_mem_region(null as never, 16, "x")).toBeNull();
+    expect(k.ioremap(null as never, 4096)).toBeNull();
+    expect(k.kmalloc(1 << 30, null as never)).toBeNull();
+    expect(k.kmalloc(1 << 30, undefined as never)).toBeNull();
+    const titles = tb.reports().map((r) => r.title).join("\n");
+    expect(titles).toMatch(/undefined/);
+    expect(titles).toMatch(/flags null/);
+    expect(tb.dmesg()).toMatch(/page allocation failure: order:\d+, mode:0x0\(/);
+    expect(tb.reports("oops")).toHaveLength(0);
+    await tb.dispose();
+  });
+
+  it("bad numbers fail like Linux instead of reaching the hardware model's assertions", async () => {
+    const { tb, k } = await rig();
+    // alloc_pages with an order that is no order: NULL with the allocation-failure warning.
+    expect(k.alloc_pages(GFP_KERNEL, Number.NaN)).toBeNull();
+    expect(k.alloc_pages(GFP_KERNEL, null as never)).toBeNull();
+    expect(k.alloc_pages(GFP_KERNEL, 0.5)).toBeNull();
+    expect(tb.dmesg().match(/page allocation failure/g)).toHaveLength(3);
+    // ioremap of a range that ends past 2^52 (or is NaN): NULL.
+    expect(k.ioremap(Infinity as never, Infinity)).toBeNull();
+    expect(k.ioremap(0xfebf0000 as never, Number.NaN)).toBeNull();
+    // memcpy of ~2^64 bytes with KASAN off: copies until the first bad page, which oopses.
+    tb.core.detectors.kasan = false;
+    const a = k.kmalloc(64, GFP_KERNEL)!;
+    expect(() => k.memcpy(a, 0xdead_0000_0000_0000 - 2 ** 64 as never, 0xffff_ffff_ffff_f000)).toThrow(KernelOops);
+    expect(() => k.memset(0xdead_0000_0000_0000 - 2 ** 64 as never, 0, Infinity)).toThrow(KernelOops);
+    // With KASAN on, an out-of-bounds memcpy/memset is reported and not done (KASAN's memcpy returns NULL).
+    tb.core.detectors.kasan = true;
+    const b = k.kmalloc(64, GFP_KERNEL)!;
+    k.mem.write32(b, 0x1234);
+    expect(k.memcpy(b, a, 1 << 20)).toBe(0);
+    expect(k.memset(b, 0, 1 << 20)).toBe(0);
+    expect(k.mem.read32(b)).toBe(0x1234);
+    expect(tb.reports("kasan").length).toBeGreaterThanOrEqual(2);
+    await tb.dispose();
+  });
+
+  it("put_page dropping the last reference of a DMA-coherent buffer is refused, so the allocator stays sound", async () => {
+    const { tb, k, pdev } = await rig();
+    const buf = k.dma_alloc_coherent(pdev, 4096, GFP_KERNEL)!;
+    const page = k.virt_to_page(buf.cpu);
+    k.put_page(page);
+    expect(k.page_count(page)).toBe(1);
+    expect(tb.reports("kasan").map((r) => r.text).join("\n")).toMatch(/put_page\(\) drops the last reference of pfn [0-9a-f]+, a kernel-internal page the kernel still uses/);
+    k.dma_free_coherent(pdev, 4096, buf.cpu, buf.handle);
+    for (let i = 0; i < 512; i++) expect(k.kzalloc(64, GFP_KERNEL)).not.toBeNull();
+    await tb.dispose();
+  });
+
+  it("a kernel-mode PageFault escaping a facade function is a filed oops (the facade's last line of defence)", async () => {
+    const { tb, k } = await rig();
+    const mm = tb.container.resolve(KERNEL_MM);
+    // A slab whose own zeroing faults (as after a wild write over a page table).
+    const fill = mm.slab.allocObject.bind(mm.slab);
+    mm.slab.allocObject = () => {
+      throw new PageFault(0xffff_8880_0100_0000 - 2 ** 64, Access.Write, false, FaultCause.NotPresent);
+    };
+    expect(() => k.kzalloc(64, GFP_KERNEL)).toThrow(KernelOops);
+    mm.slab.allocObject = fill;
+    expect(tb.reports("oops").map((r) => r.title)).toEqual([expect.stringMatching(/^BUG: unable to handle page fault for address: ffff888001000000/)]);
+    expect(k.kzalloc(64, GFP_KERNEL)).not.toBeNull();
+    await tb.dispose();
+  });
+
+  it("mapping through a page-table entry corrupted to point outside RAM is a page fault, not a RAM range assertion", async () => {
+    const { tb } = await rig();
+    const mm = tb.container.resolve(KERNEL_MM);
+    const root = mm.allocTablePage();
+    mm.ram.write32(root, 0xffff_f000 | 1);
+    mm.ram.write32(root + 4, 0xff);
+    expect(() => mm.mmu.map(root, 0x1000, 0x1000, 4096, 0, mm.allocTablePage)).toThrow(PageFault);
     await tb.dispose();
   });
 });

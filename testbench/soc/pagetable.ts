@@ -429,6 +429,8 @@ export class PageTable {
         hi = this.ram.read32(at + 4);
       }
       table = ((lo >>> 12) + (hi & 0xfffff) * 1048576) * PAGE;
+      // A corrupted entry pointing outside RAM: the hardware walk sees a not-present page there too.
+      if (!this.ram.contains(table, PAGE)) throw new PageFault(va, Access.Write, false, FaultCause.NotPresent);
     }
     return table + (Math.floor(va / this.span[level]!) & this.mask[level]!) * 8;
   }
