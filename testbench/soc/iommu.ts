@@ -136,6 +136,14 @@ export class Iommu {
   flush(domain: number, iova?: number, size = PAGE): void {
     const first = iova === undefined ? -Infinity : Math.floor(iova / PAGE);
     const last = iova === undefined ? Infinity : Math.floor((iova + Math.max(size, 1) - 1) / PAGE);
+    if (last - first < this.sets) {
+      // A range of fewer pages than sets: only the sets of its pages can hold its entries.
+      for (let p = first; p <= last; p++) {
+        const start = (p & (this.sets - 1)) * this.ways;
+        for (let i = start; i < start + this.ways; i++) if (this.tag[i] === p && this.dom[i] === domain) this.tag[i] = -0.5;
+      }
+      return;
+    }
     for (let i = 0; i < this.tag.length; i++) {
       const t = this.tag[i]!;
       if (this.dom[i] === domain && t >= first && t <= last) this.tag[i] = -0.5;

@@ -24,8 +24,8 @@ import { siteFrames, type CallSite } from "../stack.js";
 import { dirName, type DmaDebug } from "./debug.js";
 import { Watch, PfnFlags } from "./cpu-watch.js";
 import type { CpuPhys } from "./phys.js";
-import { PageLists } from "./page-lists.js";
-import { Reported, recordPfns, type DmaRecord } from "./records.js";
+import { PfnRecords } from "./pfn-records.js";
+import { Reported, type DmaRecord } from "./records.js";
 import type { DeviceDmaState, DeviceDmaStates } from "./state.js";
 import type { StoreBuffer } from "./store-buffer.js";
 
@@ -45,6 +45,7 @@ interface Unmapped {
 }
 
 const hexAddr = (n: number) => "0x" + n.toString(16);
+const noPage = (_p: number): void => {};
 
 /** Does `[pa, pa+len)` touch the CPU buffer of `r`? */
 function overlapsCpu(r: DmaRecord, pa: number, len: number): boolean {
@@ -58,7 +59,10 @@ export class DmaDetectors {
   /** Per-pfn flags the CPU memory path consults (see cpu-watch.ts). */
   readonly flags = new PfnFlags();
   /** Streaming records by pfn of their CPU buffer (for the CPU-side checks). */
-  private readonly byPfn = new PageLists<DmaRecord>();
+  private readonly byPfn = new PfnRecords<DmaRecord>();
+  /** Per-page visitors (bound once: no closure per mapping). */
+  private readonly ownPage = (p: number): void => this.flags.adjust(p, p, Watch.DeviceOwned, 1);
+  private readonly releasePage = (p: number): void => this.flags.adjust(p, p, Watch.DeviceOwned, -1);
   private readonly recent = new Map<string, Unmapped[]>();
   private readonly reportedOnce = new Set<string>();
   private readonly removed = new WeakSet<DmaRecord>();
@@ -94,41 +98,20 @@ export class DmaDetectors {
 
   /** A streaming mapping was made (the device owns it). */
   streamingAdded(r: DmaRecord): void {
-    // Pages holding only this record share one frozen one-element list (no array per page); a
-    // page gaining a second record gets its own list.
-    let solo: readonly DmaRecord[] | undefined;
-    for (const p of recordPfns(r)) {
-      const at = this.byPfn.get(p);
-      if (at === undefined) this.byPfn.set(p, (solo ??= Object.freeze([r])) as DmaRecord[]);
-      else if (at.length === 1) this.byPfn.set(p, [at[0]!, r]);
-      else at.push(r);
-      this.flags.adjust(p, p, Watch.DeviceOwned, 1);
-    }
+    this.byPfn.add(r, this.ownPage);
   }
 
   /** Ownership of a streaming mapping moved (sync_for_cpu / sync_for_device). */
   ownerChanged(r: DmaRecord, before: "device" | "cpu"): void {
     if (before === r.owner || this.removed.has(r)) return;
-    for (const p of recordPfns(r)) this.flags.adjust(p, p, Watch.DeviceOwned, r.owner === "device" ? 1 : -1);
+    this.byPfn.forEachPfn(r, r.owner === "device" ? this.ownPage : this.releasePage);
   }
 
   /** A streaming mapping went away. */
   streamingRemoved(r: DmaRecord, unmapSite: CallSite): void {
     if (this.removed.has(r)) return;
     this.removed.add(r);
-    for (const p of recordPfns(r)) {
-      const at = this.byPfn.get(p);
-      if (at) {
-        // A one-element list may be shared (frozen): never spliced, dropped with its last record.
-        if (at.length === 1) {
-          if (at[0] === r) this.byPfn.delete(p);
-        } else {
-          const i = at.indexOf(r);
-          if (i >= 0) at.splice(i, 1);
-        }
-      }
-      if (r.owner === "device") this.flags.adjust(p, p, Watch.DeviceOwned, -1);
-    }
+    this.byPfn.remove(r, r.owner === "device" ? this.releasePage : noPage);
     this.rememberUnmapped(r, unmapSite);
   }
 

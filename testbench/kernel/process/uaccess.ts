@@ -8,9 +8,9 @@
  * range before copying, as Linux's instrumented copies do) and then the CPU in kernel mode, so a
  * bad kernel pointer is an oops.
  *
- * Pins: each pinned page holds a page reference (so it survives munmap) and a ledger entry
- * ("pinned-pages") of the pinning driver until unpinned. Plain get_user_pages references are
- * the caller's to put_page and are not in the ledger.
+ * Pins: each pinned page holds a page reference (so it survives munmap); each pin call holds one
+ * ledger entry ("pinned-pages", the call's range) of the pinning driver until its last page is
+ * unpinned. Plain get_user_pages references are the caller's to put_page and are not in the ledger.
  */
 import { inject, injectable } from "tsyringe";
 import type { Kernel, KernelVA, Page, UserVA } from "../../../sdk/index.js";
@@ -37,6 +37,8 @@ const PAGE = 4096;
 export class UserAccess implements KernelApiPart {
   /** Live pins and their ledger ids, per pfn (a page can be pinned several times). */
   private readonly pins = new PinTable();
+  /** Pages still pinned by each pin call in the ledger, by ledger id. */
+  private readonly pinCalls = new Map<number, number>();
   /** Pages marked dirty through set_page_dirty_lock (tests look). */
   readonly dirtied = new Set<number>();
   private readonly chunk = new Uint8Array(PAGE);
@@ -226,11 +228,16 @@ export class UserAccess implements KernelApiPart {
       if (p.mm.stats.faults !== served) vma = undefined;
       mm.pageGet(pfn);
       pages[got] = pageOf(pfn);
-      if (pin) {
-        // The label is built only when the ledger keeps it.
-        const id = ledger.enabled ? ledger.add("pinned-pages", owner.driver, `pinned user page pfn 0x${pfn.toString(16)} (${p.comm}[${p.pid}] at ${hexVa(va)})`, site, this.sys.core.now(), pfn * PAGE, PAGE) : 0;
-        this.pins.pin(pfn, id);
+    }
+    if (pin && got > 0) {
+      // One ledger entry per call, as a leak report lists one pin per call; it is released when
+      // the last of its pages is unpinned. The label is built only when the ledger keeps it.
+      let id = 0;
+      if (ledger.enabled) {
+        id = ledger.add("pinned-pages", owner.driver, `pinned ${got} page${got === 1 ? "" : "s"} at 0x${hexVa(base)}.. by ${owner.driver} (${p.comm}[${p.pid}])`, site, this.sys.core.now(), base, got * PAGE);
+        this.pinCalls.set(id, got);
       }
+      for (let i = 0; i < got; i++) this.pins.pin(pfnOf(pages[i]!), id);
     }
     return got > 0 ? got : nr === 0 ? 0 : -EFAULT;
   }
@@ -247,6 +254,8 @@ export class UserAccess implements KernelApiPart {
   }
 
   private unpin(owner: Owner, pages: readonly Page[], n: number, dirty: boolean): void {
+    let lastId = 0;
+    let left = 0;
     for (let i = 0; i < n; i++) {
       const page = pages[i];
       if (page === undefined) continue;
@@ -256,9 +265,28 @@ export class UserAccess implements KernelApiPart {
         this.sys.core.report({ kind: "warn", title: `WARNING: ${owner.driver}: unpin_user_pages of pfn 0x${pfn.toString(16)} that is not pinned`, driver: owner.driver }, this.sys.core.site());
         continue;
       }
-      if (id !== 0) this.sys.core.ledger.remove(id);
+      if (id !== 0) {
+        // Consecutive pages usually come from one pin call: its count is looked up once.
+        if (id !== lastId) {
+          if (lastId !== 0) this.unpinned(lastId, left);
+          lastId = id;
+          left = this.pinCalls.get(id)!;
+        }
+        left--;
+      }
       if (dirty) this.dirtied.add(pfn);
       this.sys.mm.pagePut(pfn);
     }
+    if (lastId !== 0) this.unpinned(lastId, left);
+  }
+
+  /** Store the pages still pinned by pin call `id`; the last one releases its ledger entry. */
+  private unpinned(id: number, left: number): void {
+    if (left > 0) {
+      this.pinCalls.set(id, left);
+      return;
+    }
+    this.pinCalls.delete(id);
+    this.sys.core.ledger.remove(id);
   }
 }
