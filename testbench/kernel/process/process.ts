@@ -16,6 +16,7 @@ import {
 import { VM_EXEC, VM_MAYREAD, VM_MAYWRITE, VM_READ, VM_SHARED, VM_WRITE } from "../../../sdk/index.js";
 import { Access, PageFault, PteFlag } from "../../soc/pagetable.js";
 import type { Task } from "../sched/task.js";
+import type { Cpu } from "../../soc/cpu.js";
 import type { AddressSpace } from "./address-space.js";
 import { vmPageProt } from "./address-space.js";
 import type { Processes } from "./processes.js";
@@ -41,6 +42,11 @@ export class Process {
   readonly signals: SignalInfo[] = [];
   /** @internal */ oopsed = false;
   private dead: string | null = null;
+  /** `dead === null`, as a flag the user-access fast paths test. */
+  private live = true;
+  /** The CPU and this process's ASID, cached for the user-access fast paths (both fixed). */
+  private readonly ucpu: Cpu;
+  private readonly uasid: number;
   private brkEnd = 0;
   private lastFaultAddr = NaN;
   private sameFaults = 0;
@@ -51,7 +57,10 @@ export class Process {
     readonly task: Task,
     /** The address space. */
     readonly mm: AddressSpace,
-  ) {}
+  ) {
+    this.ucpu = sys.cpu;
+    this.uasid = mm.asid;
+  }
 
   get pid(): number {
     return this.task.pid;
@@ -73,7 +82,10 @@ export class Process {
   }
   /** @internal */
   markDead(why: string): void {
-    if (this.dead === null) this.dead = why;
+    if (this.dead === null) {
+      this.dead = why;
+      this.live = false;
+    }
   }
 
   // ---- syscalls -----------------------------------------------------------------------------
@@ -368,17 +380,18 @@ export class Process {
   }
   /** Load 32 bits (little-endian) in user mode. */
   load32(va: number): number {
+    // Tiny so that callers inline it: a TLB hit needs neither the address-space switch nor the
+    // mode flip; everything else (a dead process included) takes load().
+    if (this.live) {
+      const v = this.ucpu.loadUser32(this.uasid, va);
+      if (v >= 0) return v;
+    }
     return this.load(va, 4);
   }
 
   private load(va: number, size: 1 | 2 | 4): number {
     this.checkAlive();
     const cpu = this.sys.cpu;
-    if (size === 4) {
-      // A TLB hit needs neither the address-space switch nor the mode flip.
-      const v = cpu.loadUser32(this.mm.asid, va);
-      if (v >= 0) return v;
-    }
     const root = cpu.root, asid = cpu.asid, user = cpu.user;
     const mine = this.mm.root;
     if (root !== mine || asid !== this.mm.asid) cpu.switchTo(mine, this.mm.asid);
@@ -408,10 +421,15 @@ export class Process {
 
   /** Store 32 bits (little-endian) in user mode. */
   store32(va: number, value: number): void {
-    if (this.dead !== null) this.checkAlive();
+    // Tiny so that callers inline it: a TLB hit needs neither the address-space switch nor the
+    // mode flip; everything else (a dead process included) takes store32Slow.
+    if (!this.live || !this.ucpu.storeUser32(this.uasid, va, value)) this.store32Slow(va, value);
+  }
+
+  /** {@link Process.store32} past a TLB hit: the full path (switch, user mode, fault handling). */
+  private store32Slow(va: number, value: number): void {
+    this.checkAlive();
     const cpu = this.sys.cpu;
-    // A TLB hit needs neither the address-space switch nor the mode flip.
-    if (cpu.storeUser32(this.mm.asid, va, value)) return;
     const root = cpu.root, asid = cpu.asid, user = cpu.user;
     const mine = this.mm.root, myAsid = this.mm.asid;
     const switched = root !== mine || asid !== myAsid;
