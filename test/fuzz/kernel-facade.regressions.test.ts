@@ -280,4 +280,15 @@ describe("kernel facade regressions from the fuzz", () => {
     expect(() => mm.mmu.map(root, 0x1000, 0x1000, 4096, 0, mm.allocTablePage)).toThrow(PageFault);
     await tb.dispose();
   });
+  it("kmem_cache_create with an alignment past the largest slab fails, and a rep ins/outs of 2^32 port cycles is a soft lockup, instead of hanging", async () => {
+    const { tb, k } = await rig();
+    expect(k.kmem_cache_create("c", 1, 2 ** 63, 0, null)).toBeNull();
+    expect(k.kmem_cache_create("c", 1, 8 << 20, 0, null)).toBeNull();
+    const buf = k.kmalloc(64, GFP_KERNEL)!;
+    expect(() => k.insb(0x80 as never, buf, 0xc000_0000)).toThrow(KernelOops);
+    expect(() => k.outsl(0x80 as never, buf, Infinity)).toThrow(KernelOops);
+    expect(tb.reports("oops").map((r) => r.title)).toEqual([expect.stringMatching(/soft lockup/), expect.stringMatching(/soft lockup/)]);
+    k.insb(0x80 as never, buf, 4);
+    await tb.dispose();
+  });
 });

@@ -252,12 +252,22 @@ export class IoAccessors implements KernelApiPart {
   }
 
   /** `ins{b,w,l}`: `count` items from a port into kernel memory. */
+  /**
+   * A rep ins/outs of more than SOFT_LOCKUP_NS worth of port cycles (about 1 us each on x86)
+   * would spin past the soft-lockup watchdog: report that up front instead of looping for hours.
+   */
+  private checkStringCount(owner: Owner, port: number, count: number, op: string): void {
+    if (count > SOFT_LOCKUP_NS / 1000) throw softLockup(this.core, `${op}(port ${port}, count ${count}): ${SOFT_LOCKUP_NS / 1e9}s of port cycles`, this.core.site(), owner.driver);
+  }
+
   portIns(owner: Owner, port: number, addr: number, count: number, size: 1 | 2 | 4, op: string): void {
+    this.checkStringCount(owner, port, count, op);
     for (let i = 0; i < count; i++) this.storeMem(owner, addr + i * size, this.portIn(owner, port, size, op), size);
   }
 
   /** `outs{b,w,l}`: `count` items from kernel memory to a port. */
   portOuts(owner: Owner, port: number, addr: number, count: number, size: 1 | 2 | 4, op: string): void {
+    this.checkStringCount(owner, port, count, op);
     for (let i = 0; i < count; i++) {
       let v: number;
       try {

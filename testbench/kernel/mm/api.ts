@@ -476,7 +476,8 @@ export class MmApi implements KernelApiPart {
     const core = this.core;
     const site = core.site();
     core.mightSleep("kmem_cache_create", site);
-    const bad = !(size > 0 && size <= (PAGE << MAX_ORDER) && Number.isInteger(size)) || !(align >= 0 && (align & (align - 1)) === 0);
+    // An alignment past the largest slab (MAX_ORDER pages) leaves no slab order: Linux fails the create.
+    const bad = !(size > 0 && size <= (PAGE << MAX_ORDER) && Number.isInteger(size)) || !(align >= 0 && align <= (PAGE << MAX_ORDER) && Number.isInteger(align) && (align & (align - 1)) === 0);
     if (bad || core.faults.shouldFail("slab", o.driver, site)) {
       if ((flags & SLAB_PANIC) !== 0) {
         throw kernelBug(core, `Kernel panic - not syncing: kmem_cache_create: Failed to create slab '${name}'. Error ${bad ? -22 : -12}`, [], site, o.driver);
