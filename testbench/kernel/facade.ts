@@ -45,18 +45,39 @@ export function mergeFacade(parts: readonly Partial<Kernel>[]): Kernel {
   return out as Kernel;
 }
 
+// Names that JSON, promises and test frameworks probe on any object: they read as undefined.
+const PROBED = new Set(["then", "toJSON", "asymmetricMatch", "$$typeof", "nodeType"]);
+
 /**
  * A facade that reports every call to a function no subsystem provides yet, instead of failing
- * with "k.foo is not a function".
+ * with "k.foo is not a function". The guard is the facade's prototype, not a Proxy around it, so
+ * the facade's own methods (every `k.readl`) resolve directly and only unknown names reach it.
  * @internal
  */
 export function withMissingGuard(k: Kernel, onMissing: (name: string) => never): Kernel {
-  return new Proxy(k, {
+  // Attach the guard at the end of k's own chain (after the methods object of a fast facade).
+  let holder: object = k;
+  for (let p = Object.getPrototypeOf(holder) as object | null; p && p !== Object.prototype; p = Object.getPrototypeOf(holder) as object | null) holder = p;
+  const fallback = new Proxy(Object.prototype, {
     get(target, prop, receiver) {
-      if (typeof prop === "string" && !(prop in target) && prop !== "then") return () => onMissing(prop);
-      return Reflect.get(target, prop, receiver);
+      // Object.prototype members and symbols behave as usual; probed names stay undefined (so a
+      // facade is never mistaken for a promise).
+      if (typeof prop !== "string" || prop in target || PROBED.has(prop)) return Reflect.get(target, prop, receiver);
+      return () => onMissing(prop);
     },
   });
+  Object.setPrototypeOf(holder, fallback);
+  return k;
+}
+
+/**
+ * A facade whose methods live on its prototype. A merged facade has hundreds of properties, which
+ * V8 keeps in slow dictionary mode on an ordinary object but in fast mode on a prototype, so every
+ * `k.readl(...)` a driver writes is an inline-cached lookup.
+ * @internal
+ */
+export function asFastFacade(methods: Kernel): Kernel {
+  return Object.create(methods) as Kernel;
 }
 
 /**

@@ -8,7 +8,7 @@ import type { DependencyContainer, InjectionToken } from "../soc/di.js";
 import type { Kernel } from "../../sdk/index.js";
 import { KernelCore } from "./core.js";
 import { Devres } from "./driver/devres.js";
-import { KERNEL_API_PART, mergeFacade, withFaultGuard, type KernelApiPart, type Owner } from "./facade.js";
+import { KERNEL_API_PART, asFastFacade, mergeFacade, withFaultGuard, type KernelApiPart, type Owner } from "./facade.js";
 import { kernelPageFaultOops } from "./oops.js";
 import { DEVRES, KERNEL_CORE, KERNEL_MM } from "./tokens.js";
 import { PageFault } from "../soc/pagetable.js";
@@ -82,5 +82,5 @@ export function buildFacade(c: DependencyContainer, owner: Owner): Kernel {
   const mm = c.resolve(KERNEL_MM);
   // A kernel-mode page fault no subsystem converted still becomes an oops, never a host exception.
   const convert = (e: unknown): unknown => (e instanceof PageFault && !e.user ? kernelPageFaultOops(core, e, mm.hex, { stack: e.stack ?? "" }, owner.driver) : e);
-  return withFaultGuard(mergeFacade(apiParts(c).map((p) => p.api(owner))), convert);
+  return asFastFacade(withFaultGuard(mergeFacade(apiParts(c).map((p) => p.api(owner))), convert));
 }
