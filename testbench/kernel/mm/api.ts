@@ -711,13 +711,18 @@ export class MmApi implements KernelApiPart {
   // ---- kmap --------------------------------------------------------------------------------------
 
   kmap(o: Owner, pfn: number): number {
-    const mm = this.mm;
     this.core.mightSleep("kmap");
+    return this.kmapWith(o, pfn, (p) => this.mm.kmapHigh(p), "kmap: every pkmap slot is in use (missing kunmap?)");
+  }
+
+  /** A lowmem page's linear address, else a highmem mapping from `map` (0 when out of slots). */
+  private kmapWith(o: Owner, pfn: number, map: (pfn: number) => number, exhausted: string): number {
+    const mm = this.mm;
     const lin = mm.pageVa(pfn);
     if (lin !== null || mm.layout.pkmapPages === 0) return lin ?? mm.layout.poisonVa;
-    const v = mm.kmapHigh(pfn);
+    const v = map(pfn);
     if (v === 0) {
-      this.core.report({ kind: "warn", title: "kmap: every pkmap slot is in use (missing kunmap?)", stack: siteFrames(captureSite()), ...(o.driver ? { driver: o.driver } : {}) });
+      this.core.report({ kind: "warn", title: exhausted, stack: siteFrames(captureSite()), ...(o.driver ? { driver: o.driver } : {}) });
       return mm.layout.poisonVa;
     }
     return v;
@@ -732,15 +737,7 @@ export class MmApi implements KernelApiPart {
   }
 
   kmapLocal(o: Owner, pfn: number): number {
-    const mm = this.mm;
-    const lin = mm.pageVa(pfn);
-    if (lin !== null || mm.layout.pkmapPages === 0) return lin ?? mm.layout.poisonVa;
-    const v = mm.kmapLocal(pfn);
-    if (v === 0) {
-      this.core.report({ kind: "warn", title: "kmap_local_page: too many nested kmap_local mappings", stack: siteFrames(captureSite()), ...(o.driver ? { driver: o.driver } : {}) });
-      return mm.layout.poisonVa;
-    }
-    return v;
+    return this.kmapWith(o, pfn, (p) => this.mm.kmapLocal(p), "kmap_local_page: too many nested kmap_local mappings");
   }
 
   kunmapLocal(o: Owner, p: number): void {
