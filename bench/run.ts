@@ -16,6 +16,10 @@ import { conformanceAllSeconds } from "./metrics/conformance.js";
 import { dmaMetrics } from "./metrics/dma.js";
 
 const quick = process.argv.includes("--quick");
+/** `--only a,b`: run only the groups whose name contains one of these words (e.g. `--only dma,miss`). */
+const onlyArg = process.argv.indexOf("--only");
+const only = onlyArg >= 0 ? (process.argv[onlyArg + 1] ?? "").split(",").filter(Boolean) : [];
+const wanted = (group: string): boolean => only.length === 0 || only.some((w) => group.includes(w));
 const opts = quick ? { warmup: 2, samples: 7, sampleMs: 40 } : { warmup: 5, samples: 21, sampleMs: 150 };
 
 /** x86_64 linear-map base (0xffff888000000000) as a signed value. */
@@ -170,27 +174,30 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   reg.add("raw_dataview_read_ns", rawDataviewRead(), "ns");
   reg.add("raw_dataview_write_ns", rawDataviewWrite(), "ns");
-  {
+  if (wanted("cpu_tlb_hit")) {
     const { tb, cpu } = await bootMapped(false);
     reg.add("cpu_load32_tlb_hit_ns", cpuLoad32TlbHit(cpu), "ns", "raw_dataview_read_ns");
     reg.add("cpu_store32_tlb_hit_ns", cpuStore32TlbHit(cpu), "ns", "raw_dataview_write_ns");
     await tb.dispose();
   }
-  {
+  if (wanted("cpu_tlb_miss")) {
     const { tb } = await bootMapped(true);
     reg.add("cpu_load32_tlb_miss_ns", cpuLoad32TlbMiss(tb), "ns");
     await tb.dispose();
   }
-  reg.add("boot_ms", await bootMs(), "ms");
-  reg.add("boot_soc_ms", await bootSocMs(), "ms");
-  reg.add("rss_mb_4gib_idle", rss4GiB(), "MB");
-  await mmioMetrics(reg, opts);
-  reg.add("user_store32_mmap_ns", await userStore32Mmap(opts), "ns", "raw_dataview_write_ns");
-  await kmallocMetrics(reg, quick);
-  await dmaMetrics(reg, quick);
-  reg.add("conformance_all_s", await conformanceAllSeconds(), "s");
+  if (wanted("boot")) {
+    reg.add("boot_ms", await bootMs(), "ms");
+    reg.add("boot_soc_ms", await bootSocMs(), "ms");
+  }
+  if (wanted("rss")) reg.add("rss_mb_4gib_idle", rss4GiB(), "MB");
+  if (wanted("mmio")) await mmioMetrics(reg, opts);
+  if (wanted("user_store32_mmap")) reg.add("user_store32_mmap_ns", await userStore32Mmap(opts), "ns", "raw_dataview_write_ns");
+  if (wanted("kmalloc")) await kmallocMetrics(reg, quick);
+  if (wanted("dma")) await dmaMetrics(reg, quick);
+  if (wanted("conformance")) reg.add("conformance_all_s", await conformanceAllSeconds(), "s");
   console.log(reg.table());
   console.log(`(${((Date.now() - t0) / 1000).toFixed(1)} s${quick ? ", --quick" : ""}; medians of per-sample process CPU time, so load from other processes does not inflate them)`);
+  if (only.length) return; // a partial run does not overwrite the full results
   const out = resolve(process.cwd(), "bench/results.json");
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify(reg.toJSON(), null, 2) + "\n");
