@@ -79,6 +79,22 @@ describe("Iommu", () => {
     expect(iommu.faults.at(-1)!.cause).toBe("no-domain");
   });
 
+  it("walks again after the tables change: a 2 MiB mapping replacing a last-level table is seen", async () => {
+    const { iommu, dom, alloc } = await setup();
+    iommu.map(dom, 0x200000, 0x300000, 0x1000, PteFlag.Write, alloc);
+    iommu.map(dom, 0x201000, 0x301000, 0x1000, PteFlag.Write, alloc);
+    expect(iommu.translate(DEV, 0x200010, 4, true)).toBe(0x300010);
+    // The level-2 entry now holds a huge leaf instead of the table just used.
+    iommu.map(dom, 0x200000, 0x800000, 0x200000, PteFlag.Write | PteFlag.Huge, alloc);
+    expect(iommu.translate(DEV, 0x201010, 4, true)).toBe(0x801010);
+    expect(iommu.translate(DEV, 0x3ff000, 4, false)).toBe(0x9ff000);
+    // Read-only leaves under a writable table: reads pass, writes fault.
+    iommu.map(dom, 0x400000, 0x500000, 0x2000, 0, alloc);
+    expect(iommu.translate(DEV, 0x400000, 4, false)).toBe(0x500000);
+    expect(iommu.translate(DEV, 0x401000, 4, true)).toBe(IOMMU_FAULT);
+    expect(iommu.faults.at(-1)!.cause).toBe("read-only");
+  });
+
   it("is the identity on boards without an IOMMU", async () => {
     tb = await bootSoc({ board: "pc" });
     const { iommu, ram } = tb.soc;

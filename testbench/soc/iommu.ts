@@ -32,6 +32,9 @@ export interface IommuFaultRecord {
 }
 
 const PAGE = 4096;
+/** IOVA span of one last-level table (512 entries of 4 KiB). */
+const LEAF_SPAN = 512 * PAGE;
+const F_P = 0x1, F_W = 0x2, F_PS = 0x80;
 
 /**
  * The IOMMU.
@@ -57,6 +60,16 @@ export class Iommu {
   private readonly victim: Uint8Array;
   /** Physical address of each page of the transfer in progress (grown on demand). */
   private pageBuf = new Float64Array(16);
+  // Walk cache (as VT-d caches paging structures): the last-level table of the last IOTLB miss,
+  // so that misses on neighbouring IOVAs read one entry instead of walking from the root. Its
+  // entries are always read from RAM; any map, unmap or flush forgets it.
+  private leafDomain = -1;
+  private leafRegion = -1;
+  private leafView: DataView | null = null;
+  private leafBase = 0;
+  /** Whether every level above the leaf allows writes (W is effective only if set at all). */
+  private leafUpperWrite = false;
+  private readonly ram: SparseRam;
 
   constructor(
     @inject(BOARD) board: BoardConfig,
@@ -66,6 +79,7 @@ export class Iommu {
     @inject(CLOCK) private readonly clock: Clock,
   ) {
     this.enabled = board.iommu;
+    this.ram = ram;
     this.pt = new PageTable(pagingProfiles.io48, ram);
     this.sets = board.iotlb.sets;
     this.ways = board.iotlb.ways;
@@ -109,6 +123,7 @@ export class Iommu {
 
   /** Map `[iova, iova+size)` to `[pa, pa+size)`; `flags` may hold {@link PteFlag.Write}. No IOTLB flush. */
   map(domain: number, iova: number, pa: number, size: number, flags: number, alloc: AllocTablePage): void {
+    this.leafRegion = -1;
     this.pt.map(this.domainRoot(domain), iova, pa, size, (flags & (PteFlag.Write | PteFlag.Huge)) | PteFlag.Present, alloc);
   }
 
@@ -118,11 +133,13 @@ export class Iommu {
    * @internal
    */
   mapFrames(domain: number, iova: number, frames: ArrayLike<number>, count: number, flags: number, alloc: AllocTablePage): void {
+    this.leafRegion = -1;
     this.pt.mapFrames(this.domainRoot(domain), iova, frames, count, (flags & PteFlag.Write) | PteFlag.Present, alloc);
   }
 
   /** Unmap `[iova, iova+size)`; returns pages unmapped. No IOTLB flush (call {@link Iommu.flush}). */
   unmap(domain: number, iova: number, size: number, alloc?: AllocTablePage): number {
+    this.leafRegion = -1;
     return this.pt.unmap(this.domainRoot(domain), iova, size, alloc);
   }
 
@@ -134,6 +151,7 @@ export class Iommu {
 
   /** Invalidate IOTLB entries of a domain (all, or those in `[iova, iova+size)`). */
   flush(domain: number, iova?: number, size = PAGE): void {
+    this.leafRegion = -1;
     const first = iova === undefined ? -Infinity : Math.floor(iova / PAGE);
     const last = iova === undefined ? Infinity : Math.floor((iova + Math.max(size, 1) - 1) / PAGE);
     if (last - first < this.sets) {
@@ -152,6 +170,7 @@ export class Iommu {
 
   /** Invalidate the whole IOTLB. */
   flushAll(): void {
+    this.leafRegion = -1;
     this.tag.fill(-0.5);
   }
 
@@ -216,8 +235,14 @@ export class Iommu {
       }
     }
     this.misses++;
-    const c = this.pt.walkInto(this.roots[domain]!, a, write ? Access.Write : Access.Read, false, false);
-    if (c !== 0) return this.fault(requester, iova, len, write, write && c === 2 ? "read-only" : "not-present");
+    let base = this.leafEntry(domain, a, write);
+    let writable = this.leafWritable;
+    if (base < 0) {
+      const c = this.pt.walkInto(this.roots[domain]!, a, write ? Access.Write : Access.Read, false, false);
+      if (c !== 0) return this.fault(requester, iova, len, write, write && c === 2 ? "read-only" : "not-present");
+      base = this.pt.outPageBase;
+      writable = (this.pt.outFlags & PteFlag.Write) !== 0;
+    }
     let slot = -1;
     for (let i = start; i < start + this.ways; i++) if (this.tag[i] === page && this.dom[i] === domain) slot = i;
     if (slot < 0) {
@@ -227,9 +252,56 @@ export class Iommu {
     }
     this.tag[slot] = page;
     this.dom[slot] = domain;
-    this.pa[slot] = this.pt.outPageBase;
-    this.writable[slot] = (this.pt.outFlags & PteFlag.Write) !== 0 ? 1 : 0;
-    return this.pt.outPageBase + off;
+    this.pa[slot] = base;
+    this.writable[slot] = writable ? 1 : 0;
+    return base + off;
+  }
+
+  /** Writability of the page {@link Iommu.leafEntry} last found. */
+  private leafWritable = false;
+
+  /**
+   * Page base for `a` through the cached last-level table (locating it first when `a` is in
+   * another 2 MiB region), or -1 when the full walk must decide (no table, a huge page, a fault).
+   */
+  private leafEntry(domain: number, a: number, write: boolean): number {
+    const region = Math.floor(a / LEAF_SPAN);
+    if (region !== this.leafRegion || domain !== this.leafDomain) {
+      if (!this.locateLeaf(domain, a)) return -1;
+      this.leafRegion = region;
+      this.leafDomain = domain;
+    }
+    const at = this.leafBase + (Math.floor(a / PAGE) - region * 512) * 8;
+    const dv = this.leafView!;
+    const lo = dv.getUint32(at, true);
+    if ((lo & F_P) === 0) return -1;
+    const w = this.leafUpperWrite && (lo & F_W) !== 0;
+    if (write && !w) return -1;
+    this.leafWritable = w;
+    return ((lo >>> 12) + (dv.getUint32(at + 4, true) & 0xfffff) * 1048576) * PAGE;
+  }
+
+  /** Walk the upper levels for `a` and remember its last-level table; false when there is none. */
+  private locateLeaf(domain: number, a: number): boolean {
+    this.leafRegion = -1;
+    let table = this.roots[domain]!;
+    let allowW = F_W;
+    for (let l = 0; l < 3; l++) {
+      const id = this.ram.pageId(table / PAGE, false);
+      if (id < 0) return false;
+      const dv = this.ram.slabView(id);
+      const at = this.ram.slabOffset(id) + (Math.floor(a / 2 ** (39 - 9 * l)) & 511) * 8;
+      const lo = dv.getUint32(at, true);
+      if ((lo & F_P) === 0 || (lo & F_PS) !== 0) return false;
+      allowW &= lo;
+      table = ((lo >>> 12) + (dv.getUint32(at + 4, true) & 0xfffff) * 1048576) * PAGE;
+    }
+    const id = this.ram.pageId(table / PAGE, false);
+    if (id < 0) return false;
+    this.leafView = this.ram.slabView(id);
+    this.leafBase = this.ram.slabOffset(id);
+    this.leafUpperWrite = allowW !== 0;
+    return true;
   }
 
   private fault(requester: number, iova: number, len: number, write: boolean, cause: IommuFaultCause): number {
