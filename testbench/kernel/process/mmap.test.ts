@@ -270,7 +270,9 @@ describe("user access from kernel code", () => {
     expect(kit.mm.pageCount(pfns[1]!)).toBe(1);
     const kva = kit.mm.pageVa(pfns[1]!)!;
     expect(k.mem.read32((kva + 16) as KernelVA)).toBe(0x12345678);
+    expect(pfns.some((pfn) => kit.uaccess.dirtied.has(pfn))).toBe(false);
     expect(await p.ioctl(fd, 3, 0)).toBe(0);
+    expect(pfns.every((pfn) => kit.uaccess.dirtied.has(pfn))).toBe(true);
     expect(kit.mm.pageCount(pfns[1]!)).toBe(0);
     expect(kit.core.ledger.outstanding("gupdrv").filter((e) => e.kind === "pinned-pages")).toHaveLength(0);
     expect(kit.core.reports()).toEqual([]);

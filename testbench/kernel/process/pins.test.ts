@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { PinTable } from "./pins.js";
+import { PfnBits, PinTable } from "./pins.js";
 
 describe("PinTable", () => {
   it("counts pins per pfn and releases ledger ids last-in first-out, with or without ids", () => {
@@ -18,5 +18,15 @@ describe("PinTable", () => {
     t.pin(7, 0);
     expect(t.unpin(7)).toBe(0);
     expect(t.unpin(7)).toBe(-1);
+  });
+});
+
+describe("PfnBits", () => {
+  it("holds pfns, high ones included, and counts each once", () => {
+    const b = new PfnBits();
+    for (const pfn of [0, 31, 32, 1 << 15, 2 ** 36 + 5, 31]) b.add(pfn);
+    expect(b.size).toBe(5);
+    expect([0, 31, 32, 1 << 15, 2 ** 36 + 5].every((p) => b.has(p))).toBe(true);
+    expect([1, 33, (1 << 15) + 1, 2 ** 36 + 4, 5].some((p) => b.has(p))).toBe(false);
   });
 });

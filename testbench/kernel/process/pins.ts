@@ -58,3 +58,33 @@ export class PinTable {
     return id;
   }
 }
+
+/**
+ * A set of pfns as two-level bit tables (set_page_dirty marks): marking a page costs a few
+ * typed-array operations, where a Set of numbers hashes every add. @internal
+ */
+export class PfnBits {
+  private readonly bits: (Uint32Array | undefined)[] = [];
+  private n = 0;
+
+  /** Number of pfns in the set. */
+  get size(): number {
+    return this.n;
+  }
+
+  has(pfn: number): boolean {
+    const l2 = this.bits[Math.floor(pfn / (L2_SIZE * 32))];
+    return l2 !== undefined && (l2[Math.floor(pfn / 32) & (L2_SIZE - 1)]! & (1 << (pfn & 31))) !== 0;
+  }
+
+  add(pfn: number): void {
+    const hi = Math.floor(pfn / (L2_SIZE * 32));
+    let l2 = this.bits[hi];
+    if (l2 === undefined) l2 = this.bits[hi] = new Uint32Array(L2_SIZE);
+    const w = Math.floor(pfn / 32) & (L2_SIZE - 1);
+    const bit = 1 << (pfn & 31);
+    if ((l2[w]! & bit) !== 0) return;
+    l2[w] = l2[w]! | bit;
+    this.n++;
+  }
+}

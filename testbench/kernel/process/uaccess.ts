@@ -25,7 +25,7 @@ import type { MmApi } from "../mm/api.js";
 import { MM_API, PROCESSES } from "../tokens.js";
 import { pageOf, pfnOf } from "./backend.js";
 import { hexVa } from "./mmap-checks.js";
-import { PinTable } from "./pins.js";
+import { PfnBits, PinTable } from "./pins.js";
 import type { Process } from "./process.js";
 import type { Processes } from "./processes.js";
 import type { Vma } from "./vma.js";
@@ -39,8 +39,8 @@ export class UserAccess implements KernelApiPart {
   private readonly pins = new PinTable();
   /** Pages still pinned by each pin call in the ledger, by ledger id. */
   private readonly pinCalls = new Map<number, number>();
-  /** Pages marked dirty through set_page_dirty_lock (tests look). */
-  readonly dirtied = new Set<number>();
+  /** Pfns marked dirty (set_page_dirty_lock, unpin_user_pages_dirty_lock). */
+  readonly dirtied = new PfnBits();
   private readonly chunk = new Uint8Array(PAGE);
 
   constructor(
