@@ -10,6 +10,7 @@ import { Clock } from "./clock.js";
 import { DeviceMemoryPort, DmaStatus } from "./device-port.js";
 import { Access, PageTable, PteFlag, pagingProfiles } from "./pagetable.js";
 import type { AllocTablePage } from "./pagetable.js";
+import { IoLeaf, LEAF_ENTRIES } from "./io-leaf.js";
 import { SparseRam } from "./ram.js";
 import { TraceKind, TraceRing } from "./trace.js";
 import { BOARD, CLOCK, DEVICE_MEMORY, RAM, TRACE } from "./tokens.js";
@@ -32,9 +33,8 @@ export interface IommuFaultRecord {
 }
 
 const PAGE = 4096;
-/** IOVA span of one last-level table (512 entries of 4 KiB). */
-const LEAF_SPAN = 512 * PAGE;
-const F_P = 0x1, F_W = 0x2, F_PS = 0x80;
+/** IOVA span of one last-level table. */
+const LEAF_SPAN = LEAF_ENTRIES * PAGE;
 
 /**
  * The IOMMU.
@@ -63,13 +63,9 @@ export class Iommu {
   // Walk cache (as VT-d caches paging structures): the last-level table of the last IOTLB miss,
   // so that misses on neighbouring IOVAs read one entry instead of walking from the root. Its
   // entries are always read from RAM; any map, unmap or flush forgets it.
+  private readonly leaf: IoLeaf;
   private leafDomain = -1;
   private leafRegion = -1;
-  private leafView: DataView | null = null;
-  private leafBase = 0;
-  /** Whether every level above the leaf allows writes (W is effective only if set at all). */
-  private leafUpperWrite = false;
-  private readonly ram: SparseRam;
 
   constructor(
     @inject(BOARD) board: BoardConfig,
@@ -79,7 +75,7 @@ export class Iommu {
     @inject(CLOCK) private readonly clock: Clock,
   ) {
     this.enabled = board.iommu;
-    this.ram = ram;
+    this.leaf = new IoLeaf(ram);
     this.pt = new PageTable(pagingProfiles.io48, ram);
     this.sets = board.iotlb.sets;
     this.ways = board.iotlb.ways;
@@ -134,13 +130,46 @@ export class Iommu {
    */
   mapFrames(domain: number, iova: number, frames: ArrayLike<number>, count: number, flags: number, alloc: AllocTablePage): void {
     this.leafRegion = -1;
-    this.pt.mapFrames(this.domainRoot(domain), iova, frames, count, (flags & PteFlag.Write) | PteFlag.Present, alloc);
+    const root = this.domainRoot(domain);
+    const f = (flags & PteFlag.Write) | PteFlag.Present;
+    let aligned = iova % PAGE === 0 && iova >= 0 && iova + count * PAGE <= 2 ** 48;
+    for (let k = 0; k < count && aligned; k++) aligned = frames[k]! % PAGE === 0;
+    // The editor throws on a bad range or frame, before writing anything.
+    if (!aligned) return this.pt.mapFrames(root, iova, frames, count, f, alloc);
+    const leaf = this.leaf;
+    for (let k = 0; k < count; ) {
+      const v = iova + k * PAGE;
+      const first = Math.floor(v / PAGE) % LEAF_ENTRIES;
+      const n = Math.min(count - k, LEAF_ENTRIES - first);
+      // The first page through the editor (it creates missing tables, splits a huge page), the
+      // rest of the run straight into the table it landed in.
+      this.pt.map(root, v, frames[k]!, PAGE, f, alloc);
+      if (n > 1 && !leaf.find(root, v)) throw new Error(`iommu: no last-level table after mapping 0x${v.toString(16)}`);
+      for (let j = 1; j < n; j++) leaf.set(first + j, frames[k + j]!, f);
+      k += n;
+    }
   }
 
   /** Unmap `[iova, iova+size)`; returns pages unmapped. No IOTLB flush (call {@link Iommu.flush}). */
   unmap(domain: number, iova: number, size: number, alloc?: AllocTablePage): number {
     this.leafRegion = -1;
-    return this.pt.unmap(this.domainRoot(domain), iova, size, alloc);
+    const root = this.domainRoot(domain);
+    if (!(iova % PAGE === 0 && size % PAGE === 0 && size > 0 && iova >= 0 && iova + size <= 2 ** 48)) return this.pt.unmap(root, iova, size, alloc);
+    const leaf = this.leaf;
+    let pages = 0;
+    for (let v = iova; v < iova + size; ) {
+      const first = Math.floor(v / PAGE) % LEAF_ENTRIES;
+      const n = Math.min((iova + size - v) / PAGE, LEAF_ENTRIES - first);
+      // Runs in a last-level table are cleared in place; the editor handles the rest (no table,
+      // a huge page to clear or split).
+      if (leaf.find(root, v)) {
+        for (let j = 0; j < n; j++) if (leaf.clear(first + j)) pages++;
+      } else {
+        pages += this.pt.unmap(root, v, n * PAGE, alloc);
+      }
+      v += n * PAGE;
+    }
+    return pages;
   }
 
   /** Page-table lookup without the IOTLB (for checks and dumps). */
@@ -266,42 +295,20 @@ export class Iommu {
    */
   private leafEntry(domain: number, a: number, write: boolean): number {
     const region = Math.floor(a / LEAF_SPAN);
+    const leaf = this.leaf;
     if (region !== this.leafRegion || domain !== this.leafDomain) {
-      if (!this.locateLeaf(domain, a)) return -1;
+      this.leafRegion = -1;
+      if (!leaf.find(this.roots[domain]!, a)) return -1;
       this.leafRegion = region;
       this.leafDomain = domain;
     }
-    const at = this.leafBase + (Math.floor(a / PAGE) - region * 512) * 8;
-    const dv = this.leafView!;
-    const lo = dv.getUint32(at, true);
-    if ((lo & F_P) === 0) return -1;
-    const w = this.leafUpperWrite && (lo & F_W) !== 0;
+    const i = Math.floor(a / PAGE) - region * LEAF_ENTRIES;
+    const lo = leaf.low(i);
+    if ((lo & PteFlag.Present) === 0) return -1;
+    const w = leaf.upperWrite && (lo & PteFlag.Write) !== 0;
     if (write && !w) return -1;
     this.leafWritable = w;
-    return ((lo >>> 12) + (dv.getUint32(at + 4, true) & 0xfffff) * 1048576) * PAGE;
-  }
-
-  /** Walk the upper levels for `a` and remember its last-level table; false when there is none. */
-  private locateLeaf(domain: number, a: number): boolean {
-    this.leafRegion = -1;
-    let table = this.roots[domain]!;
-    let allowW = F_W;
-    for (let l = 0; l < 3; l++) {
-      const id = this.ram.pageId(table / PAGE, false);
-      if (id < 0) return false;
-      const dv = this.ram.slabView(id);
-      const at = this.ram.slabOffset(id) + (Math.floor(a / 2 ** (39 - 9 * l)) & 511) * 8;
-      const lo = dv.getUint32(at, true);
-      if ((lo & F_P) === 0 || (lo & F_PS) !== 0) return false;
-      allowW &= lo;
-      table = ((lo >>> 12) + (dv.getUint32(at + 4, true) & 0xfffff) * 1048576) * PAGE;
-    }
-    const id = this.ram.pageId(table / PAGE, false);
-    if (id < 0) return false;
-    this.leafView = this.ram.slabView(id);
-    this.leafBase = this.ram.slabOffset(id);
-    this.leafUpperWrite = allowW !== 0;
-    return true;
+    return leaf.frame(i, lo);
   }
 
   private fault(requester: number, iova: number, len: number, write: boolean, cause: IommuFaultCause): number {

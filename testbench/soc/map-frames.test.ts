@@ -41,4 +41,22 @@ describe("PageTable.mapFrames and unmap of runs", () => {
     expect(iommu.lookup(a, base + 300 * 4096)?.pa).toBe(frames[300]);
     expect(() => iommu.mapFrames(a, base, [0x1234], 1, 0, tables(0x1200000))).toThrow(RangeError);
   });
+
+  it("unmaps a run across a huge page (split) and a last-level table, counting pages", async () => {
+    tb = await bootSoc({ board: "pc", overrides: { iommu: true } });
+    const { iommu } = tb.soc;
+    let next = 0x1000000;
+    const alloc = (): number => ((next += 4096), next - 4096);
+    const d = iommu.createDomain(alloc);
+    iommu.map(d, 0x400000, 0x800000, 0x200000, PteFlag.Write | PteFlag.Huge, alloc);
+    iommu.mapFrames(d, 0x600000, [0x3000, 0x5000, 0x9000], 3, 0, alloc);
+    expect(() => iommu.unmap(d, 0x500000, 0x102000)).toThrow(RangeError); // splitting needs tables
+    // The second half of the huge page (256 pages) and the first two 4 KiB pages.
+    expect(iommu.unmap(d, 0x500000, 0x102000, alloc)).toBe(258);
+    expect(iommu.lookup(d, 0x4ff010)).toEqual({ pa: 0x8ff010, writable: true });
+    expect(iommu.lookup(d, 0x500000)).toBeNull();
+    expect(iommu.lookup(d, 0x601000)).toBeNull();
+    expect(iommu.lookup(d, 0x602008)).toEqual({ pa: 0x9008, writable: false });
+    expect(iommu.unmap(d, 0x0, 0x1000000)).toBe(257);
+  });
 });
