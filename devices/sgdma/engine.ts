@@ -55,6 +55,19 @@ function dmaErrorCode(status: DmaStatus): number {
   }
 }
 
+/** The register names of one engine. */
+function engineRegs(p: "H2C" | "C2H") {
+  return {
+    completed: `${p}_COMPLETED_COUNT`,
+    status: `${p}_STATUS`,
+    firstLo: `${p}_SG_FIRST_DESC_LO`,
+    firstHi: `${p}_SG_FIRST_DESC_HI`,
+    firstAdj: `${p}_SG_FIRST_DESC_ADJ`,
+    wbLo: `${p}_WB_ADDR_LO`,
+    wbHi: `${p}_WB_ADDR_HI`,
+  } as const satisfies Record<string, keyof SgdmaRegisterDefs & string>;
+}
+
 /** One direction's engine. @internal */
 export class DmaEngine {
   /** True from RUN 0→1 until the chain stops (mirrors STATUS.BUSY). */
@@ -85,12 +98,16 @@ export class DmaEngine {
 
   private readonly wbBuf = new Uint8Array(4);
   private readonly wbView = new DataView(this.wbBuf.buffer);
+  /** This engine's register names, built once (a name built per access costs a string hash). */
+  private readonly reg: ReturnType<typeof engineRegs>;
 
   constructor(
     /** Direction: H2C reads host memory and writes card memory; C2H the reverse. */
     readonly dir: "H2C" | "C2H",
     private readonly host: EngineHost,
-  ) {}
+  ) {
+    this.reg = engineRegs(dir);
+  }
 
   /** Whether a chain is being processed. */
   get busy(): boolean {
@@ -132,18 +149,19 @@ export class DmaEngine {
     const ctx = this.host.context();
     const regs = this.host.regs;
     const p = this.dir;
+    const n = this.reg;
     if (!ctx) return;
     if (control & EngineControl.NON_INC_ADDR) ctx.log.unimplemented(`sgdma ${p}: non-incrementing address mode (card address increments)`);
-    regs.set(`${p}_COMPLETED_COUNT`, 0);
-    regs.setBits(`${p}_STATUS`, EngineStatus.BUSY);
+    regs.set(n.completed, 0);
+    regs.setBits(n.status, EngineStatus.BUSY);
     this.running = true;
     this.stopRequested = false;
     this.warnedChain = false;
     this.processed = 0;
     this.descOffset = 0;
     this.blockCount = this.blockIndex = 0;
-    this.fetchAddr = regs.get(`${p}_SG_FIRST_DESC_LO`) + regs.get(`${p}_SG_FIRST_DESC_HI`) * TWO_32;
-    this.fetchAdj = regs.field(`${p}_SG_FIRST_DESC_ADJ`, "ADJ");
+    this.fetchAddr = regs.get(n.firstLo) + regs.get(n.firstHi) * TWO_32;
+    this.fetchAdj = regs.field(n.firstAdj, "ADJ");
     this.timer = ctx.clock.schedule(this.host.timing.startLatencyNs + this.jitter(ctx), this.step);
   }
 
@@ -204,9 +222,9 @@ export class DmaEngine {
     const ctx = this.host.context();
     if (!ctx || !this.running) return;
     const regs = this.host.regs;
-    const p = this.dir;
-    if (this.batchDone > 0) regs.set(`${p}_COMPLETED_COUNT`, (regs.get(`${p}_COMPLETED_COUNT`) + this.batchDone) >>> 0);
-    let status = regs.get(`${p}_STATUS`);
+    const n = this.reg;
+    if (this.batchDone > 0) regs.set(n.completed, (regs.get(n.completed) + this.batchDone) >>> 0);
+    let status = regs.get(n.status);
     if (this.batchCompletedFlag) status |= EngineStatus.DESC_COMPLETED;
     let end = this.batchEnd;
     if ((this.batchDone > 0 || end === "error") && !this.writeBack(ctx, end === "error")) {
@@ -224,7 +242,7 @@ export class DmaEngine {
       this.running = false;
       this.stopRequested = false;
     }
-    regs.set(`${p}_STATUS`, status >>> 0);
+    regs.set(n.status, status >>> 0);
     this.host.interruptsChanged();
     if (end === "none") this.step();
   };
@@ -323,9 +341,10 @@ export class DmaEngine {
   private writeBack(ctx: DeviceContext, error: boolean): boolean {
     const regs = this.host.regs;
     const p = this.dir;
-    const addr = regs.get(`${p}_WB_ADDR_LO`) + regs.get(`${p}_WB_ADDR_HI`) * TWO_32;
+    const n = this.reg;
+    const addr = regs.get(n.wbLo) + regs.get(n.wbHi) * TWO_32;
     if (addr === 0) return true;
-    const count = regs.get(`${p}_COMPLETED_COUNT`);
+    const count = regs.get(n.completed);
     this.wbView.setUint32(0, (error ? count | WB_ERROR : count) >>> 0, true);
     const status = ctx.dma.write(dmaAddr(addr), this.wbBuf);
     if (status === DmaStatus.OK) return true;
