@@ -139,7 +139,8 @@ export class DeviceMemoryPort {
         }
       }
       const id = ram.pageId(pfn, true);
-      if (id >= 0) ram.bytesOf(id).set(part, off);
+      // Through the slab's bytes: one object per 16 pages stays in the host cache.
+      if (id >= 0) ram.slabBytes(id).set(part, ram.slabOffset(id) + off);
       else ram.write(pa, part);
       if (this.coherent) this.dcache.snoopWrite(pa, part);
       this.bytesWritten += n;
@@ -175,8 +176,10 @@ export class DeviceMemoryPort {
         }
       }
       const id = ram.pageId(pfn, false);
-      if (id >= 0) part.set(n === PAGE ? ram.bytesOf(id) : ram.bytesOf(id).subarray(off, off + n));
-      else ram.read(pa, part);
+      if (id >= 0) {
+        const at = ram.slabOffset(id) + off;
+        part.set(ram.slabBytes(id).subarray(at, at + n));
+      } else ram.read(pa, part);
       if (this.coherent) this.dcache.snoopRead(pa, part);
       this.bytesRead += n;
       this.trace.record(TraceKind.DmaRead, pa, n, 0, requester);

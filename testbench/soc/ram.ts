@@ -34,6 +34,8 @@ export class SparseRam {
   private readonly pageBytes: Uint8Array[] = [];
   /** Per slab: one DataView over the whole 64 KiB slab. */
   private readonly slabViews: DataView[] = [];
+  /** Per slab: its bytes (bulk copies index 1/16 as many objects as per-page views). */
+  private readonly slabArrays: Uint8Array[] = [];
   private slabFill = SLAB_PAGES;
   private readonly zeroPage = new Uint8Array(PAGE);
 
@@ -97,6 +99,10 @@ export class SparseRam {
   /** DataView of the slab holding page `id` (see {@link SparseRam.slabOffset}). @internal */
   slabView(id: number): DataView {
     return this.slabViews[id >> 4]!;
+  }
+  /** Bytes of the slab holding page `id` (see {@link SparseRam.slabOffset}). @internal */
+  slabBytes(id: number): Uint8Array {
+    return this.slabArrays[id >> 4]!;
   }
   /** Byte offset of page `id` inside its slab. @internal */
   slabOffset(id: number): number {
@@ -212,6 +218,7 @@ export class SparseRam {
     if (this.slabFill === SLAB_PAGES) {
       const buf = new ArrayBuffer(SLAB_PAGES * PAGE);
       this.slabViews.push(new DataView(buf));
+      this.slabArrays.push(new Uint8Array(buf));
       this.slabFill = 0;
     }
     const slab = this.slabViews[this.slabViews.length - 1]!;
