@@ -1,15 +1,18 @@
 /**
  * Streaming DMA records by pfn of their CPU buffer, for the detectors' bookkeeping that runs once
  * per page of every mapping (16k pages for a 64 MiB pinned read). Per page the work is a few
- * typed-array operations and no allocation: records get small slot numbers (once per record),
- * a page held by one record stores its slot in a two-level Int32Array table, and only a page
- * shared by several records keeps a list (a Map entry). Pages of a record are visited each once
- * through a generation-stamped typed table instead of a Set.
+ * typed-array operations on one cache line and no allocation: records get small slot numbers
+ * (once per record); per pfn a two-level Int32Array keeps three words side by side, the number of
+ * records, the slot of a page held by one record, and a generation stamp that visits each page of
+ * a record once (instead of a Set). Only a page shared by several records keeps a list (a Map
+ * entry).
  */
 
 const L2_BITS = 10;
 const L2_SIZE = 1 << L2_BITS;
 const PAGE = 4096;
+/** Words per pfn: records, slot + 1 of a page held by one record, visit stamp. */
+const W = 3;
 
 /** What the per-page visitors need of a record. @internal */
 export interface PfnRecord {
@@ -19,10 +22,8 @@ export interface PfnRecord {
 
 /** @internal */
 export class PfnRecords<T extends PfnRecord> {
-  /** Records holding pages of this pfn, by pfn (two-level). */
-  private readonly counts: (Int32Array | undefined)[] = [];
-  /** Slot + 1 of the record of a pfn held by exactly one record. */
-  private readonly one: (Int32Array | undefined)[] = [];
+  /** Per pfn (two-level): [records, slot + 1 when exactly one, visit stamp]. */
+  private readonly words: (Int32Array | undefined)[] = [];
   /** Records of a pfn held by several records, oldest first. */
   private readonly multi = new Map<number, T[]>();
   /** Per slot: its record, and a frozen one-element list of it (what {@link PfnRecords.get} returns). */
@@ -30,18 +31,16 @@ export class PfnRecords<T extends PfnRecord> {
   private readonly solos: (readonly T[] | undefined)[] = [];
   private readonly freeSlots: number[] = [];
   private readonly slotOf = new Map<T, number>();
-  /** Generation stamps per pfn for visiting each page of a record once. */
-  private readonly stamps: (Int32Array | undefined)[] = [];
   private gen = 0;
 
   /** Records holding page `pfn` (undefined when none). */
   get(pfn: number): readonly T[] | undefined {
-    const hi = Math.floor(pfn / L2_SIZE);
-    const c = this.counts[hi];
-    if (c === undefined) return undefined;
-    const n = c[pfn & (L2_SIZE - 1)]!;
+    const w = this.words[Math.floor(pfn / L2_SIZE)];
+    if (w === undefined) return undefined;
+    const i = (pfn & (L2_SIZE - 1)) * W;
+    const n = w[i]!;
     if (n === 0) return undefined;
-    if (n === 1) return this.solos[this.one[hi]![pfn & (L2_SIZE - 1)]! - 1];
+    if (n === 1) return this.solos[w[i + 1]! - 1];
     return this.multi.get(pfn);
   }
 
@@ -56,18 +55,13 @@ export class PfnRecords<T extends PfnRecord> {
     }
     const s = slot;
     this.forEachPfn(r, (pfn) => {
-      const hi = Math.floor(pfn / L2_SIZE);
-      let c = this.counts[hi];
-      let one = this.one[hi];
-      if (c === undefined || one === undefined) {
-        c = this.counts[hi] = new Int32Array(L2_SIZE);
-        one = this.one[hi] = new Int32Array(L2_SIZE);
-      }
-      const i = pfn & (L2_SIZE - 1);
-      const n = c[i]!;
-      c[i] = n + 1;
-      if (n === 0) one[i] = s + 1;
-      else if (n === 1) this.multi.set(pfn, [this.items[one[i]! - 1]!, r]);
+      // forEachPfn created the table.
+      const w = this.words[Math.floor(pfn / L2_SIZE)]!;
+      const i = (pfn & (L2_SIZE - 1)) * W;
+      const n = w[i]!;
+      w[i] = n + 1;
+      if (n === 0) w[i + 1] = s + 1;
+      else if (n === 1) this.multi.set(pfn, [this.items[w[i + 1]! - 1]!, r]);
       else this.multi.get(pfn)!.push(r);
       each(pfn);
     });
@@ -89,17 +83,15 @@ export class PfnRecords<T extends PfnRecord> {
   }
 
   private drop(pfn: number, r: T, slot: number): void {
-    const hi = Math.floor(pfn / L2_SIZE);
-    const c = this.counts[hi];
-    const one = this.one[hi];
-    if (c === undefined || one === undefined) return;
-    const i = pfn & (L2_SIZE - 1);
-    const n = c[i]!;
+    const w = this.words[Math.floor(pfn / L2_SIZE)];
+    if (w === undefined) return;
+    const i = (pfn & (L2_SIZE - 1)) * W;
+    const n = w[i]!;
     if (n === 0) return;
     if (n === 1) {
-      if (one[i] === slot + 1) {
-        c[i] = 0;
-        one[i] = 0;
+      if (w[i + 1] === slot + 1) {
+        w[i] = 0;
+        w[i + 1] = 0;
       }
       return;
     }
@@ -107,14 +99,14 @@ export class PfnRecords<T extends PfnRecord> {
     const k = list.indexOf(r);
     if (k < 0) return;
     list.splice(k, 1);
-    c[i] = n - 1;
+    w[i] = n - 1;
     if (n === 2) {
-      one[i] = this.slotOf.get(list[0]!)! + 1;
+      w[i + 1] = this.slotOf.get(list[0]!)! + 1;
       this.multi.delete(pfn);
     }
   }
 
-  /** Call `fn` for each pfn of `r`'s CPU buffer, each once, in first-seen order. */
+  /** Call `fn` for each pfn of `r`'s CPU buffer, each once, in first-seen order (tables made on the way). */
   forEachPfn(r: T, fn: (pfn: number) => void): void {
     const c = r.cpuRanges;
     // One piece covers distinct pages; several may share pages (stamped to visit each once).
@@ -122,7 +114,7 @@ export class PfnRecords<T extends PfnRecord> {
     let gen = 0;
     if (several) {
       if (this.gen === 0x7fffffff) {
-        for (const t of this.stamps) t?.fill(0);
+        for (const w of this.words) if (w) for (let i = 2; i < w.length; i += W) w[i] = 0;
         this.gen = 0;
       }
       gen = ++this.gen;
@@ -131,13 +123,13 @@ export class PfnRecords<T extends PfnRecord> {
       const first = Math.floor(c[k]! / PAGE);
       const last = Math.floor((c[k]! + Math.max(c[k + 1]!, 1) - 1) / PAGE);
       for (let p = first; p <= last; p++) {
+        const hi = Math.floor(p / L2_SIZE);
+        let w = this.words[hi];
+        if (w === undefined) w = this.words[hi] = new Int32Array(W * L2_SIZE);
         if (several) {
-          const hi = Math.floor(p / L2_SIZE);
-          let t = this.stamps[hi];
-          if (t === undefined) t = this.stamps[hi] = new Int32Array(L2_SIZE);
-          const i = p & (L2_SIZE - 1);
-          if (t[i] === gen) continue;
-          t[i] = gen;
+          const i = (p & (L2_SIZE - 1)) * W + 2;
+          if (w[i] === gen) continue;
+          w[i] = gen;
         }
         fn(p);
       }

@@ -1,8 +1,8 @@
 /**
  * Live pins of user pages (pin_user_pages), per pfn, with their leak-ledger ids (0 while the
  * ledger is off), released last-in first-out. The pin path allocates nothing for a page pinned
- * once: the count and the single id live in two-level typed tables; a page pinned several times
- * at once keeps its ids in a list (a Map entry) until it is back to one pin.
+ * once: the count and the single id sit side by side in a two-level typed table; a page pinned
+ * several times at once keeps its ids in a list (a Map entry) until it is back to one pin.
  */
 
 const L2_BITS = 10;
@@ -10,49 +10,42 @@ const L2_SIZE = 1 << L2_BITS;
 
 /** @internal */
 export class PinTable {
-  private readonly counts: (Int32Array | undefined)[] = [];
-  /** The id of a pfn pinned exactly once. */
-  private readonly single: (Int32Array | undefined)[] = [];
+  /** Per pfn two words, [pins, id of the first pin], in one table so a pin touches one line. */
+  private readonly words: (Int32Array | undefined)[] = [];
   /** The ids of a pfn pinned more than once, oldest first. */
   private readonly multi = new Map<number, number[]>();
 
   /** Pins of `pfn`. */
   count(pfn: number): number {
-    const l2 = this.counts[Math.floor(pfn / L2_SIZE)];
-    return l2 === undefined ? 0 : l2[pfn & (L2_SIZE - 1)]!;
+    const l2 = this.words[Math.floor(pfn / L2_SIZE)];
+    return l2 === undefined ? 0 : l2[(pfn & (L2_SIZE - 1)) * 2]!;
   }
 
   /** One more pin of `pfn` with ledger id `id` (0 when not in the ledger). */
   pin(pfn: number, id: number): void {
     const hi = Math.floor(pfn / L2_SIZE);
-    let c = this.counts[hi];
-    let one = this.single[hi];
-    if (c === undefined || one === undefined) {
-      c = this.counts[hi] = new Int32Array(L2_SIZE);
-      one = this.single[hi] = new Int32Array(L2_SIZE);
-    }
-    const i = pfn & (L2_SIZE - 1);
-    const before = c[i]!;
-    c[i] = before + 1;
-    if (before === 0) one[i] = id;
-    else if (before === 1) this.multi.set(pfn, [one[i]!, id]);
+    let w = this.words[hi];
+    if (w === undefined) w = this.words[hi] = new Int32Array(2 * L2_SIZE);
+    const i = (pfn & (L2_SIZE - 1)) * 2;
+    const before = w[i]!;
+    w[i] = before + 1;
+    if (before === 0) w[i + 1] = id;
+    else if (before === 1) this.multi.set(pfn, [w[i + 1]!, id]);
     else this.multi.get(pfn)!.push(id);
   }
 
   /** Drop the latest pin of `pfn`: its ledger id (0 when none), or -1 when `pfn` is not pinned. */
   unpin(pfn: number): number {
-    const hi = Math.floor(pfn / L2_SIZE);
-    const c = this.counts[hi];
-    const one = this.single[hi];
-    const i = pfn & (L2_SIZE - 1);
-    if (c === undefined || one === undefined || c[i]! === 0) return -1;
-    const n = c[i]!;
-    c[i] = n - 1;
-    if (n === 1) return one[i]!;
+    const w = this.words[Math.floor(pfn / L2_SIZE)];
+    const i = (pfn & (L2_SIZE - 1)) * 2;
+    if (w === undefined || w[i]! === 0) return -1;
+    const n = w[i]!;
+    w[i] = n - 1;
+    if (n === 1) return w[i + 1]!;
     const list = this.multi.get(pfn)!;
     const id = list.pop()!;
     if (n === 2) {
-      one[i] = list[0]!;
+      w[i + 1] = list[0]!;
       this.multi.delete(pfn);
     }
     return id;
