@@ -22,61 +22,50 @@ export const Watch = {
 const L2_BITS = 10;
 const L2_SIZE = 1 << L2_BITS;
 
-/** The flag table: two levels (pfn >> 10, pfn & 1023) so sparse high RAM costs nothing. @internal */
+/** Words per pfn: the flags, then one reference count per flag bit. */
+const W = 4;
+
+/**
+ * The flag table: two levels (pfn >> 10, pfn & 1023) so sparse high RAM costs nothing. A pfn's
+ * flags and reference counts share one cache line (adjusting a page touches one line). @internal
+ */
 export class PfnFlags {
-  private readonly dir: (Uint8Array | undefined)[] = [];
-  /** Reference counts per flag bit, by pfn: two-level typed tables like the flags (no Map). */
-  private readonly counts: (Int32Array | undefined)[][] = [[], [], []];
+  private readonly dir: (Int32Array | undefined)[] = [];
   /** Pages with any flag set. */
   flagged = 0;
 
   get(pfn: number): number {
     const l2 = this.dir[Math.floor(pfn / L2_SIZE)];
-    return l2 === undefined ? 0 : l2[pfn & (L2_SIZE - 1)]!;
+    return l2 === undefined ? 0 : l2[(pfn & (L2_SIZE - 1)) * W]!;
   }
 
   /** Add (delta 1) or drop (delta -1) a reference of `bit` on pfns `[first, last]`. */
   adjust(first: number, last: number, bit: number, delta: number): void {
-    const k = bit === 1 ? 0 : bit === 2 ? 1 : 2;
-    const counts = this.counts[k]!;
+    const k = bit === 1 ? 1 : bit === 2 ? 2 : 3;
     for (let pfn = first; pfn <= last; pfn++) {
       const hi = Math.floor(pfn / L2_SIZE);
-      let l2 = counts[hi];
+      let l2 = this.dir[hi];
       if (l2 === undefined) {
-        if (delta <= 0) {
-          this.set(pfn, bit, false);
-          continue;
-        }
-        l2 = counts[hi] = new Int32Array(L2_SIZE);
+        if (delta <= 0) continue;
+        l2 = this.dir[hi] = new Int32Array(W * L2_SIZE);
       }
-      const i = pfn & (L2_SIZE - 1);
-      const n = l2[i]! + delta;
-      if (n <= 0) {
-        l2[i] = 0;
-        this.set(pfn, bit, false);
-      } else {
-        l2[i] = n;
-        this.set(pfn, bit, true);
-      }
+      const i = (pfn & (L2_SIZE - 1)) * W;
+      const n = l2[i + k]! + delta;
+      l2[i + k] = n > 0 ? n : 0;
+      this.set(l2, i, bit, n > 0);
     }
   }
 
   /** Drop `bit` on one pfn regardless of its count. */
   clear(pfn: number, bit: number): void {
-    const k = bit === 1 ? 0 : bit === 2 ? 1 : 2;
-    const l2 = this.counts[k]![Math.floor(pfn / L2_SIZE)];
-    if (l2 !== undefined) l2[pfn & (L2_SIZE - 1)] = 0;
-    this.set(pfn, bit, false);
+    const l2 = this.dir[Math.floor(pfn / L2_SIZE)];
+    if (l2 === undefined) return;
+    const i = (pfn & (L2_SIZE - 1)) * W;
+    l2[i + (bit === 1 ? 1 : bit === 2 ? 2 : 3)] = 0;
+    this.set(l2, i, bit, false);
   }
 
-  private set(pfn: number, bit: number, on: boolean): void {
-    const hi = Math.floor(pfn / L2_SIZE);
-    let l2 = this.dir[hi];
-    if (l2 === undefined) {
-      if (!on) return;
-      l2 = this.dir[hi] = new Uint8Array(L2_SIZE);
-    }
-    const i = pfn & (L2_SIZE - 1);
+  private set(l2: Int32Array, i: number, bit: number, on: boolean): void {
     const before = l2[i]!;
     const after = on ? before | bit : before & ~bit;
     if (before === after) return;
