@@ -160,4 +160,32 @@ describe("Cpu", () => {
     expect(() => cpu.switchTo(root, 0x10000)).toThrow(RangeError);
     expect(() => cpu.switchTo(root, -1)).toThrow(RangeError);
   });
+
+  it("caches upper page-table levels like x86's PDE cache: stale until any TLB flush, kept apart per root", async () => {
+    const { cpu, ram, mmu, tlb, root, alloc } = await setup({ overrides: { coherent: true } });
+    const va = 0x40000000;
+    const va2 = va + 0x1000; // same 2 MiB, so same last-level table
+    // va → 0x300000, va2 → 0x301000, va + 0x2000 → 0x302000, already accessed (so the fast walk takes them).
+    mmu.map(root, va, 0x300000, 0x3000, PteFlag.Write | PteFlag.Accessed, alloc);
+    const other = mmu.createRoot(alloc);
+    mmu.map(other, va, 0x500000, 0x2000, PteFlag.Write | PteFlag.Accessed, alloc); // its own table: va2 → 0x501000
+    ram.write32(0x301000, 111);
+    ram.write32(0x501000, 222);
+    expect(cpu.load32(va)).toBe(0); // the first walk sets the accessed bits
+    expect(cpu.load32(va + 0x2000)).toBe(0); // a walk over accessed entries caches the path to the last level
+    // Point root's level-2 entry (PDE) at the other root's last-level table, without a flush.
+    const entry = (table: number, level: number): number => table + (Math.floor(va / 2 ** (39 - 9 * level)) % 512) * 8;
+    const down = (table: number, level: number): number => (ram.read32(entry(table, level)) & ~0xfff) >>> 0;
+    const pde = entry(down(down(root, 0), 1), 2);
+    const otherTable = down(down(down(other, 0), 1), 2);
+    ram.write32(pde, (otherTable | (ram.read32(pde) & 0xfff)) >>> 0);
+    expect(cpu.load32(va2)).toBe(111); // the cached path still leads to root's own table
+    tlb.flushRange(va2); // INVLPG drops the entry and every paging-structure cache entry
+    expect(cpu.load32(va2)).toBe(222);
+    // Another root with the same addresses never uses root's cached path.
+    mmu.map(other, va2, 0x600000, 0x1000, PteFlag.Write, alloc);
+    ram.write32(0x600000, 333);
+    cpu.switchTo(other, 2);
+    expect(cpu.load32(va2)).toBe(333);
+  });
 });

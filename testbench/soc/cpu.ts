@@ -32,6 +32,12 @@ const T_UR = TlbAttr.UserRead, T_UW = TlbAttr.UserWrite, T_UX = TlbAttr.UserExec
 const R_RAM = RegionKind.Ram, R_MMIO = RegionKind.Mmio;
 /** Chunk length from which readBytes/writeBytes copy a cache line with set() rather than a byte loop. */
 const COPY_SET_MIN = 24;
+/** Entries of the paging-structure cache (a power of two). */
+const PSC_SIZE = 32;
+/** missLine's answer for a TLB hit on device registers (the entry is in `lastIo`). */
+const IO_ENTRY = -2;
+/** The access crosses a line, so missLine was not asked. */
+const NOT_TRIED = -3;
 
 /**
  * The CPU's view of memory: loads and stores at virtual addresses in the current address space
@@ -86,6 +92,10 @@ export class Cpu {
   private lastRegionGen = -1;
   /** The TLB entry of the last MMIO access: a hint for the I/O entries, valid while its I/O key matches. */
   private lastIo = 0;
+  /** The TLB entry of the last user-mode cached store: a hint, valid while its user-write fast key matches. */
+  private lastUserWrite = 0;
+  /** The same for user-mode cached loads. */
+  private lastUserRead = 0;
   /** TLB hits of MMIO accesses (a hit source of the TLB's counters, cheaper than its stats array). */
   private ioHits = 0;
   private readonly dcStats: Float64Array;
@@ -102,6 +112,26 @@ export class Cpu {
   private readonly walkPfn = new Int32Array(4).fill(-1);
   private readonly walkView: DataView[] = [];
   private readonly walkBase = new Int32Array(4);
+  /** The root the cached {@link Cpu.walkRootPfn} belongs to (`root` is a plain field). */
+  private walkRootPa = -1;
+  private walkRootPfn = -1;
+  /**
+   * Paging-structure cache, like x86's PDE cache: per 2 MiB of virtual space (direct-mapped,
+   * tagged with root and prefix) the last-level table the walk reached and the permissions the
+   * upper levels granted. Dropped whenever the TLB is flushed (its epoch changes), so a driver
+   * that edits tables without a flush sees what hardware may. Only the walk over already-accessed
+   * entries uses it; a walk that sets accessed/dirty bits reads every level.
+   */
+  private readonly pscPrefix = new Float64Array(PSC_SIZE).fill(TLB_NO_KEY);
+  private readonly pscRoot = new Int32Array(PSC_SIZE);
+  private readonly pscAllow = new Int32Array(PSC_SIZE);
+  private readonly pscNx = new Int32Array(PSC_SIZE);
+  private readonly pscView: DataView[] = [];
+  private readonly pscBase = new Int32Array(PSC_SIZE);
+  private pscEpoch = -1;
+  /** Bounds of {@link Cpu.lastRegion} when it is RAM (empty otherwise), as plain numbers. */
+  private ramLo = 1;
+  private ramHi = 0;
 
   constructor(
     @inject(MMU) private readonly mmu: Mmu,
@@ -143,6 +173,7 @@ export class Cpu {
     this.flatWalk = mmu.profile.name === "x86_64";
     const empty = new DataView(new ArrayBuffer(8));
     for (let l = 0; l < 4; l++) this.walkView.push(empty);
+    for (let i = 0; i < PSC_SIZE; i++) this.pscView.push(empty);
     // TLB entries cache bus backings: a moved or removed region must not stay reachable.
     bus.onTopologyChange(() => tlb.flushAll());
     tlb.addHitSource({
@@ -210,10 +241,14 @@ export class Cpu {
         return this.dcData.getUint32((i << this.lineShift) + inLine, true);
       }
     }
-    // Device registers (readl): an MMIO entry of this page goes straight to the bus dispatch.
-    const io = this.ioEntry(vpn, k, kg, this.readBit);
-    if (io >= 0 && off <= PAGE - 4) return this.bus.mmioRead(this.tlbRegion[io]!, this.tlbViewBase[io]! + off, 4);
-    return this.load32Slow(va, off);
+    // The common miss in one call (a word inside one line); the rest in load32Slow.
+    const inWord = off & this.lineMask;
+    let line = NOT_TRIED;
+    if (inWord <= this.lastWordInLine) {
+      line = this.missLine(va, off, false);
+      if (line >= 0) return this.dcData.getUint32((line << this.lineShift) + inWord, true);
+    }
+    return this.load32Slow(va, off, line);
   }
 
   /** Store a 32-bit little-endian value. */
@@ -239,9 +274,17 @@ export class Cpu {
         return;
       }
     }
-    const io = this.ioEntry(vpn, k, kg, this.writeBit);
-    if (io >= 0 && off <= PAGE - 4) return this.bus.mmioWrite(this.tlbRegion[io]!, this.tlbViewBase[io]! + off, 4, value);
-    this.store32Slow(va, off, value);
+    const inWord = off & this.lineMask;
+    let line = NOT_TRIED;
+    if (inWord <= this.lastWordInLine) {
+      line = this.missLine(va, off, true);
+      if (line >= 0) {
+        this.dcData.setUint32((line << this.lineShift) + inWord, value, true);
+        this.dcDirty[line] = 1;
+        return;
+      }
+    }
+    this.store32Slow(va, off, value, line);
   }
 
   /**
@@ -284,14 +327,13 @@ export class Cpu {
     this.store32(va, value);
   }
 
-  /** load32 after a TLB miss, a cache miss, uncached/MMIO memory, or a line/page crossing. */
-  private load32Slow(va: number, off: number): number {
+  /**
+   * load32 when {@link Cpu.missLine} declined (`line` -1), found device registers ({@link IO_ENTRY})
+   * or was not tried (a line or page crossing).
+   */
+  private load32Slow(va: number, off: number, line: number): number {
+    if (line === IO_ENTRY) return this.bus.mmioRead(this.tlbRegion[this.lastIo]!, this.tlbViewBase[this.lastIo]! + off, 4);
     if (off > PAGE - 4) return this.loadSlow(va, 4);
-    const inWord = off & this.lineMask;
-    if (inWord <= this.lastWordInLine) {
-      const line = this.missLine(va, off, false);
-      if (line >= 0) return this.dcData.getUint32((line << this.lineShift) + inWord, true);
-    }
     const e = this.entryFor(va, Math.floor(va * INV_PAGE), Access.Read);
     const tlb = this.tlb;
     const kind = tlb.attr[e]! & KIND_MASK;
@@ -304,17 +346,10 @@ export class Cpu {
     return this.ioRead(e, off, 4);
   }
 
-  private store32Slow(va: number, off: number, value: number): void {
+  /** store32 after {@link Cpu.missLine}; see {@link Cpu.load32Slow}. */
+  private store32Slow(va: number, off: number, value: number, line: number): void {
+    if (line === IO_ENTRY) return this.bus.mmioWrite(this.tlbRegion[this.lastIo]!, this.tlbViewBase[this.lastIo]! + off, 4, value);
     if (off > PAGE - 4) return this.storeSlow(va, 4, value);
-    const inWord = off & this.lineMask;
-    if (inWord <= this.lastWordInLine) {
-      const line = this.missLine(va, off, true);
-      if (line >= 0) {
-        this.dcData.setUint32((line << this.lineShift) + inWord, value, true);
-        this.dcDirty[line] = 1;
-        return;
-      }
-    }
     const e = this.entryFor(va, Math.floor(va * INV_PAGE), Access.Write);
     const tlb = this.tlb;
     const kind = tlb.attr[e]! & KIND_MASK;
@@ -337,8 +372,28 @@ export class Cpu {
    * @internal
    */
   storeUser32(asid: number, va: number, value: number): boolean {
-    // Kept small so that callers inline it: an entry whose user-write fast key is set maps cached
-    // memory the user may write; other entries go to storeUser32Direct (int arguments: no boxing).
+    // Kept small so that callers inline it. The entry of the last such store is tried first (its
+    // user-write fast key, read from the TLB itself, keeps it honest): a match maps cached memory
+    // the user may write. Anything else goes to storeUser32Scan.
+    const vpn = Math.floor(va * INV_PAGE);
+    const kb = vpn * 65536;
+    const e = this.lastUserWrite;
+    const t = this.tlbFk3[e];
+    if (t !== kb + asid && t !== kb + 0xffff) return this.storeUser32Scan(asid, va, value);
+    const off = (va - vpn * PAGE) | 0;
+    const ln = off >> this.lineShift;
+    const i = this.lineHint[(e << this.hintShift) + ln]!;
+    const inLine = off & this.lineMask;
+    // A word crossing its line (or page) fails the last test.
+    if (i < 0 || this.dcTag[i] !== this.tlbPageBase[e]! * this.invLineSize + ln || inLine > this.lastWordInLine) return false;
+    this.dcStamp[i] = ++this.dcStats[0]!; // counts the access (a TLB and cache hit), as store32's fast path
+    this.dcData.setUint32((i << this.lineShift) + inLine, value, true);
+    this.dcDirty[i] = 1;
+    return true;
+  }
+
+  /** {@link Cpu.storeUser32} past its last entry: one scan of the set. */
+  private storeUser32Scan(asid: number, va: number, value: number): boolean {
     const vpn = Math.floor(va * INV_PAGE);
     const off = (va - vpn * PAGE) | 0;
     const kb = vpn * 65536;
@@ -351,15 +406,8 @@ export class Cpu {
       const t = keys[e];
       if (t === k || t === kg) {
         if (this.tlbFk3[e] !== t) return this.storeUser32Direct(e, off, value);
-        const ln = off >> this.lineShift;
-        const i = this.lineHint[(e << this.hintShift) + ln]!;
-        const inLine = off & this.lineMask;
-        // A word crossing its line (or page) fails the last test.
-        if (i < 0 || this.dcTag[i] !== this.tlbPageBase[e]! * this.invLineSize + ln || inLine > this.lastWordInLine) return false;
-        this.dcStamp[i] = ++this.dcStats[0]!; // counts the access (a TLB and cache hit), as store32's fast path
-        this.dcData.setUint32((i << this.lineShift) + inLine, value, true);
-        this.dcDirty[i] = 1;
-        return true;
+        this.lastUserWrite = e;
+        return this.storeUser32(asid, va, value);
       }
     }
     return false;
@@ -377,6 +425,22 @@ export class Cpu {
   /** The load counterpart of {@link Cpu.storeUser32}: the value, or -1 when the full path is needed. @internal */
   loadUser32(asid: number, va: number): number {
     const vpn = Math.floor(va * INV_PAGE);
+    const kb = vpn * 65536;
+    const e = this.lastUserRead;
+    const t = this.tlbFk2[e];
+    if (t !== kb + asid && t !== kb + 0xffff) return this.loadUser32Scan(asid, va);
+    const off = (va - vpn * PAGE) | 0;
+    const ln = off >> this.lineShift;
+    const i = this.lineHint[(e << this.hintShift) + ln]!;
+    const inLine = off & this.lineMask;
+    if (i < 0 || this.dcTag[i] !== this.tlbPageBase[e]! * this.invLineSize + ln || inLine > this.lastWordInLine) return -1;
+    this.dcStamp[i] = ++this.dcStats[0]!;
+    return this.dcData.getUint32((i << this.lineShift) + inLine, true);
+  }
+
+  /** {@link Cpu.loadUser32} past its last entry: one scan of the set. */
+  private loadUser32Scan(asid: number, va: number): number {
+    const vpn = Math.floor(va * INV_PAGE);
     const off = (va - vpn * PAGE) | 0;
     const kb = vpn * 65536;
     const k = kb + asid;
@@ -388,12 +452,8 @@ export class Cpu {
       const t = keys[e];
       if (t === k || t === kg) {
         if (this.tlbFk2[e] !== t) return this.loadUser32Direct(e, off);
-        const ln = off >> this.lineShift;
-        const i = this.lineHint[(e << this.hintShift) + ln]!;
-        const inLine = off & this.lineMask;
-        if (i < 0 || this.dcTag[i] !== this.tlbPageBase[e]! * this.invLineSize + ln || inLine > this.lastWordInLine) return -1;
-        this.dcStamp[i] = ++this.dcStats[0]!;
-        return this.dcData.getUint32((i << this.lineShift) + inLine, true);
+        this.lastUserRead = e;
+        return this.loadUser32(asid, va);
       }
     }
     return -1;
@@ -502,11 +562,13 @@ export class Cpu {
   /**
    * The common miss, flat: the cache line (allocated and loaded on a cache miss) for offset `off`
    * of the page of `va`, accessed for a read or a `write` in this mode, when the page is cached
-   * RAM. A TLB entry usable for the access is a hit; with no entry for the page, a 4-level walk
-   * over present entries whose accessed (and, for writes, dirty) bits are already set, with the
-   * permissions granted, fills the set's free or victim way. Returns -1, having changed nothing,
-   * for everything else (faults, huge pages, A/D updates, MMIO/uncached, permission refills,
-   * other profiles, TLB tracing): the general path handles those.
+   * RAM. One scan of the TLB set: an entry usable for the access is a hit; an entry for device
+   * registers the access may use answers {@link IO_ENTRY} (the entry in `lastIo`); with no entry
+   * for the page, a 4-level walk (upper levels from the paging-structure cache when it holds
+   * them) over present entries whose accessed (and, for writes, dirty) bits are already set, with
+   * the permissions granted, fills the set's free or victim way. Returns -1, having changed
+   * nothing, for everything else (faults, huge pages, A/D updates, uncached memory, permission
+   * refills, other profiles, TLB tracing): the general path handles those.
    */
   private missLine(va: number, off: number, write: boolean): number {
     const vpn = Math.floor(va * INV_PAGE);
@@ -514,7 +576,6 @@ export class Cpu {
     const k = kb + this.asid;
     const kg = kb + 0xffff;
     const keys = this.tlbKey;
-    const fast = write ? this.writeKeys : this.readKeys;
     const start = (vpn & this.tlbSetMask) * this.tlbWays;
     const end = start + this.tlbWays;
     let slot = -1;
@@ -526,49 +587,45 @@ export class Cpu {
     }
     let pageBase: number;
     if (e < end) {
-      // A TLB hit: only cached memory this mode may access stays here.
-      const f = fast[e];
-      if (f !== k && f !== kg) return -1;
+      // A TLB hit: cached memory this mode may access stays here, device registers go to the bus.
+      const f = (write ? this.writeKeys : this.readKeys)[e];
+      if (f !== k && f !== kg) {
+        if (this.tlbIoKey[e] !== keys[e] || (this.tlbAttr[e]! & (write ? this.writeBit : this.readBit)) === 0) return -1;
+        this.ioHits++;
+        this.lastIo = e;
+        return IO_ENTRY;
+      }
       this.tlbStats[0]++;
       pageBase = this.tlbPageBase[e]!;
     } else {
       if (!this.flatWalk || !(va >= -0x800000000000 && va < 0x800000000000) || this.trace.tlbEvents) return -1;
       // Table indices: vpn's low 32 bits hold levels 3..1 (9 bits each); level 0 is bits 27..35.
       const low = vpn | 0;
-      let pfn = this.rootPfn();
-      if (pfn < 0) return -1;
-      let allow = F_W | F_U;
-      let hi = 0;
-      let lo = 0;
-      let nx = 0;
-      let at = 0;
-      let dv: DataView | null = null;
-      for (let l = 0; l < 4; l++) {
-        if (this.walkPfn[l] !== pfn) {
-          const id = this.ram.pageId(pfn, false);
-          if (id < 0) return -1;
-          this.walkPfn[l] = pfn;
-          this.walkView[l] = this.ram.slabView(id);
-          this.walkBase[l] = this.ram.slabOffset(id);
-        }
-        dv = this.walkView[l]!;
-        const index = l === 0 ? Math.floor(vpn * 7.450580596923828e-9) & 511 : (low >> (27 - 9 * l)) & 511;
-        at = this.walkBase[l]! + index * 8;
-        lo = dv.getUint32(at, true);
-        hi = dv.getUint32(at + 4, true);
-        // Present and accessed, no huge page, frame below 2^43 (pfn fits an int32).
-        if ((lo & (F_P | F_A | F_PS)) !== (F_P | F_A) || (hi & 0xff800) !== 0) return -1;
-        allow &= lo;
-        nx |= hi;
-        pfn = (lo >>> 12) + (hi & 0x7ff) * 1048576;
+      const rootPfn = this.root === this.walkRootPa ? this.walkRootPfn : this.rootPfn();
+      if (rootPfn < 0) return -1;
+      if (this.pscEpoch !== this.tlb.epoch) {
+        this.pscPrefix.fill(TLB_NO_KEY);
+        this.pscEpoch = this.tlb.epoch;
       }
+      const prefix = Math.floor(vpn * (1 / 512));
+      const p = (low >> 9) & (PSC_SIZE - 1);
+      if ((this.pscPrefix[p] !== prefix || this.pscRoot[p] !== rootPfn) && !this.pscFill(p, prefix, rootPfn, vpn)) return -1;
+      let allow = this.pscAllow[p]!;
+      let nx = this.pscNx[p]!;
+      const dv = this.pscView[p]!;
+      const at = this.pscBase[p]! + (low & 511) * 8;
+      const lo = dv.getUint32(at, true);
+      const hi = dv.getUint32(at + 4, true);
+      if ((lo & (F_P | F_A | F_PS)) !== (F_P | F_A) || (hi & 0xff800) !== 0) return -1;
+      allow &= lo;
+      nx |= hi;
       if (this.userMode && (allow & F_U) === 0) return -1;
       if (write && ((allow & F_W) === 0 || (lo & F_D) === 0)) return -1;
-      // Memory type write-back and the page inside one RAM region (the last one, most often).
+      // Memory type write-back and the page inside the RAM region of the last fill (most often).
       if ((lo & F_MT) !== 0) return -1;
+      const pfn = (lo >>> 12) + (hi & 0x7ff) * 1048576;
       pageBase = pfn * PAGE;
-      const r = this.lastRegion;
-      if (r === undefined || this.lastRegionGen !== this.bus.generation || r.kind !== R_RAM || pageBase < r.base || pageBase + PAGE > r.end) return -1;
+      if (pageBase < this.ramLo || pageBase + PAGE > this.ramHi || this.lastRegionGen !== this.bus.generation) return -1;
       const id = this.ram.pageId(pfn, true);
       if (id < 0) return -1;
       const w = (allow & F_W) !== 0 && (lo & F_D) !== 0;
@@ -600,10 +657,55 @@ export class Cpu {
     return i;
   }
 
-  /** Page frame number of the root table, -1 when it is not an int32. */
+  /**
+   * Walk the upper three levels for page `vpn` from root `rootPfn` into paging-structure cache
+   * entry `p` (tag `prefix`): false, having cached nothing, when an entry is not present and
+   * accessed, maps a huge page or a frame past 2^43, or a table page was never backed.
+   */
+  private pscFill(p: number, prefix: number, rootPfn: number, vpn: number): boolean {
+    const low = vpn | 0;
+    let allow = F_W | F_U;
+    let nx = 0;
+    let pfn = rootPfn;
+    for (let l = 0; l < 3; l++) {
+      if (!this.walkTable(l, pfn)) return false;
+      const index = l === 0 ? Math.floor(vpn * 7.450580596923828e-9) & 511 : (low >> (27 - 9 * l)) & 511;
+      const v = this.walkView[l]!;
+      const u = this.walkBase[l]! + index * 8;
+      const lo = v.getUint32(u, true);
+      const hi = v.getUint32(u + 4, true);
+      if ((lo & (F_P | F_A | F_PS)) !== (F_P | F_A) || (hi & 0xff800) !== 0) return false;
+      allow &= lo;
+      nx |= hi;
+      pfn = (lo >>> 12) + (hi & 0x7ff) * 1048576;
+    }
+    if (!this.walkTable(3, pfn)) return false;
+    this.pscPrefix[p] = prefix;
+    this.pscRoot[p] = rootPfn;
+    this.pscAllow[p] = allow;
+    this.pscNx[p] = nx;
+    this.pscView[p] = this.walkView[3]!;
+    this.pscBase[p] = this.walkBase[3]!;
+    return true;
+  }
+
+  /** Point walk level `l` at table page `pfn` (its slab view and offset); false when the page was never backed. */
+  private walkTable(l: number, pfn: number): boolean {
+    if (this.walkPfn[l] === pfn) return true;
+    const id = this.ram.pageId(pfn, false);
+    if (id < 0) return false;
+    this.walkPfn[l] = pfn;
+    this.walkView[l] = this.ram.slabView(id);
+    this.walkBase[l] = this.ram.slabOffset(id);
+    return true;
+  }
+
+  /** Page frame number of the root table, -1 when it is not an int32 (remembered for this root). */
   private rootPfn(): number {
     const r = this.root * INV_PAGE;
-    return r >= 0 && r < 0x80000000 && r === Math.floor(r) ? r | 0 : -1;
+    this.walkRootPa = this.root;
+    this.walkRootPfn = r >= 0 && r < 0x80000000 && r === Math.floor(r) ? r | 0 : -1;
+    return this.walkRootPfn;
   }
 
   /**
@@ -670,6 +772,9 @@ export class Cpu {
       r = this.bus.lookup(pageBase);
       this.lastRegion = r;
       this.lastRegionGen = this.bus.generation;
+      const ram = r !== undefined && r.kind === R_RAM;
+      this.ramLo = ram ? r!.base : 1;
+      this.ramHi = ram ? r!.end : 0;
     }
     let view: DataView | null = null;
     let base = 0;

@@ -85,6 +85,11 @@ export class Tlb {
   get flushes(): number {
     return this.stats[3]!;
   }
+  /**
+   * Bumped by every flush (never reset): the CPU's paging-structure cache is dropped when it
+   * changes, as INVLPG and CR3 writes drop x86's. @internal
+   */
+  epoch = 0;
   /** Reset the counters. */
   resetCounters(): void {
     this.stats.fill(0);
@@ -299,6 +304,7 @@ export class Tlb {
 
   private noteFlush(addr: number, asid: number, what: string): void {
     this.stats[3]++;
+    this.epoch++;
     if (this.trace.tlbEvents) this.trace.record(TraceKind.Tlb, addr, 0, asid, SOURCE_CPU, what);
   }
 }
