@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { vfb } from "../../devices/index.js";
-import { EINVAL, ENOMEM, ETIMEDOUT, GFP_KERNEL, MISC_DYNAMIC_MINOR } from "../../sdk/index.js";
+import { addrAdd, EINVAL, ENOMEM, ETIMEDOUT, GFP_KERNEL, MISC_DYNAMIC_MINOR } from "../../sdk/index.js";
 import type { Kernel, PciDev } from "../../sdk/index.js";
 import { Testbench } from "../../testbench/index.js";
 import { KernelOops, NULL_DEREF_TITLE } from "../../testbench/kernel/oops.js";
@@ -289,6 +289,37 @@ describe("kernel facade regressions from the fuzz", () => {
     expect(() => k.outsl(0x80 as never, buf, Infinity)).toThrow(KernelOops);
     expect(tb.reports("oops").map((r) => r.title)).toEqual([expect.stringMatching(/soft lockup/), expect.stringMatching(/soft lockup/)]);
     k.insb(0x80 as never, buf, 4);
+    await tb.dispose();
+  });
+
+  it("memcpy_fromio/memcpy_toio/memset_io with a count past the soft-lockup watchdog are a soft-lockup oops up front, instead of hanging", async () => {
+    const { tb, k, pdev } = await rig();
+    expect(k.pci_enable_device(pdev)).toBe(0);
+    const vram = k.pci_iomap(pdev, 0, 0)!;
+    const buf = k.kmalloc(64, GFP_KERNEL)!;
+    // 1e300 and Infinity would loop for ever; 2^31 bytes is 2^29 uncached accesses (~54 s of bus time).
+    expect(() => k.memset_io(vram, 0, 1e300)).toThrow(KernelOops);
+    expect(() => k.memcpy_toio(vram, buf, Infinity)).toThrow(KernelOops);
+    expect(() => k.memcpy_fromio(buf, vram, 2 ** 31)).toThrow(KernelOops);
+    expect(tb.reports("oops").map((r) => r.title)).toEqual([expect.stringMatching(/soft lockup/), expect.stringMatching(/soft lockup/), expect.stringMatching(/soft lockup/)]);
+    expect(tb.reports("oops")[2]!.text).toMatch(/memcpy_fromio\(.*, count 2147483648\): over 20s of MMIO accesses/);
+    // A count that runs past a small mapping faults at the page after it, as the guard page does.
+    expect(() => k.memset_io(addrAdd(vram, k.pci_resource_len(pdev, 0) - 16), 0, 1 << 20)).toThrow(KernelOops);
+    expect(tb.reports("oops").at(-1)!.title).toMatch(/unable to handle page fault/);
+    k.memset_io(vram, 0xaa, 64);
+    k.memcpy_fromio(buf, vram, 64);
+    expect(k.mem.read32(addrAdd(buf, 60))).toBe(0xaaaaaaaa);
+    await tb.dispose();
+  });
+  it("a bulk MMIO copy the device refuses (memory decoding off) is reported once per call, not once per address", async () => {
+    const { tb, k, pdev } = await rig();
+    expect(k.pci_request_regions(pdev, "fuzz")).toBe(0);
+    const vram = k.pci_iomap(pdev, 0, 0)!; // no pci_enable_device: the BAR does not decode
+    k.memset_io(vram, 0, 4096);
+    k.memset_io(vram, 0, 4096); // the same call again: already reported
+    const mmio = tb.reports("mmio");
+    expect(mmio.map((r) => r.title)).toEqual([expect.stringMatching(/^vdtb: memset_io of 4 bytes at .* refused by the device/)]);
+    expect(mmio[0]!.details).toMatchObject({ op: "memset_io", count: 4096 });
     await tb.dispose();
   });
 });

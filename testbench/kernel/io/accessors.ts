@@ -31,6 +31,13 @@ export const PIO_OFFSET = 0x10000;
 /** @public */
 export const PIO_RESERVED = 0x40000;
 
+/**
+ * Bus time charged per access of a bulk MMIO helper for its soft-lockup bound: vdtb performs
+ * memcpy_fromio/memcpy_toio/memset_io as one bus access per 4 bytes (bytes at unaligned ends), and
+ * an uncached PCI access takes at least ~100 ns.
+ */
+const MMIO_ACCESS_NS = 100;
+
 /** True when an `IoMem` value is an `ioport_map` cookie. @internal */
 export function isPioCookie(addr: number): boolean {
   return addr >= PIO_OFFSET && addr < PIO_RESERVED;
@@ -42,6 +49,8 @@ export class IoAccessors implements KernelApiPart {
   private readonly hasPorts: boolean;
   /** Reported (driver, address, size, op) keys, so a polling loop is reported once. */
   private readonly reported = new Set<string>();
+  /** The bulk helper call in progress: its refused accesses are reported once for the whole call. */
+  private bulk: { readonly op: string; readonly addr: number; readonly count: number } | null = null;
 
   constructor(
     @inject(KERNEL_CORE) private readonly core: KernelCore,
@@ -107,7 +116,9 @@ export class IoAccessors implements KernelApiPart {
 
   /** The device refused the access (guest error): report it once per place. */
   private refused(owner: Owner, addr: number, size: number, op: string): void {
-    const key = `${owner.driver}|${addr}|${size}|${op}`;
+    const b = this.bulk;
+    // A bulk copy to a device that refuses it would otherwise file one report per address.
+    const key = b ? `${owner.driver}|${b.addr}|${b.count}|${b.op}` : `${owner.driver}|${addr}|${size}|${op}`;
     if (this.reported.has(key)) return;
     this.reported.add(key);
     let where = formatAddr(addr, this.pointerDigits);
@@ -130,51 +141,78 @@ export class IoAccessors implements KernelApiPart {
         ...(owner.device ? { device: owner.device } : {}),
         address: addr,
         size,
-        details: { op, ...(pa >= 0 ? { phys: pa } : {}) },
+        details: { op, ...(pa >= 0 ? { phys: pa } : {}), ...(b ? { start: b.addr, count: b.count } : {}) },
       },
       this.core.site(),
     );
   }
 
+  /**
+   * Start a bulk MMIO helper. A count worth more than SOFT_LOCKUP_NS of bus accesses would spin
+   * past the soft-lockup watchdog (a huge or garbage count): report that up front instead of
+   * looping for hours. A count that merely runs past the mapping faults at its guard page.
+   */
+  private bulkStart(owner: Owner, op: string, addr: number, count: number): void {
+    if (count > (SOFT_LOCKUP_NS / MMIO_ACCESS_NS) * 4) {
+      throw softLockup(this.core, `${op}(${formatAddr(addr, this.pointerDigits)}, count ${count}): over ${SOFT_LOCKUP_NS / 1e9}s of MMIO accesses`, this.core.site(), owner.driver);
+    }
+    this.bulk = { op, addr, count };
+  }
+
   memcpyFromIo(owner: Owner, to: number, from: number, count: number): void {
-    let i = 0;
-    while (i < count) {
-      if (((from + i) & 3) === 0 && count - i >= 4) {
-        const v = this.read(owner, from + i, 4, "memcpy_fromio");
-        this.storeMem(owner, to + i, v, 4);
-        i += 4;
-      } else {
-        this.storeMem(owner, to + i, this.read(owner, from + i, 1, "memcpy_fromio"), 1);
-        i++;
+    this.bulkStart(owner, "memcpy_fromio", from, count);
+    try {
+      let i = 0;
+      while (i < count) {
+        if (((from + i) & 3) === 0 && count - i >= 4) {
+          const v = this.read(owner, from + i, 4, "memcpy_fromio");
+          this.storeMem(owner, to + i, v, 4);
+          i += 4;
+        } else {
+          this.storeMem(owner, to + i, this.read(owner, from + i, 1, "memcpy_fromio"), 1);
+          i++;
+        }
       }
+    } finally {
+      this.bulk = null;
     }
   }
 
   memcpyToIo(owner: Owner, to: number, from: number, count: number): void {
-    let i = 0;
-    while (i < count) {
-      if (((to + i) & 3) === 0 && count - i >= 4) {
-        this.write(owner, this.loadMem(owner, from + i, 4), to + i, 4, "memcpy_toio", false);
-        i += 4;
-      } else {
-        this.write(owner, this.loadMem(owner, from + i, 1), to + i, 1, "memcpy_toio", false);
-        i++;
+    this.bulkStart(owner, "memcpy_toio", to, count);
+    try {
+      let i = 0;
+      while (i < count) {
+        if (((to + i) & 3) === 0 && count - i >= 4) {
+          this.write(owner, this.loadMem(owner, from + i, 4), to + i, 4, "memcpy_toio", false);
+          i += 4;
+        } else {
+          this.write(owner, this.loadMem(owner, from + i, 1), to + i, 1, "memcpy_toio", false);
+          i++;
+        }
       }
+    } finally {
+      this.bulk = null;
     }
   }
 
   memsetIo(owner: Owner, addr: number, value: number, count: number): void {
+    this.bulkStart(owner, "memset_io", addr, count);
     const b = value & 0xff;
     const word = (b * 0x01010101) >>> 0;
-    let i = 0;
-    while (i < count) {
-      if (((addr + i) & 3) === 0 && count - i >= 4) {
-        this.write(owner, word, addr + i, 4, "memset_io", false);
-        i += 4;
-      } else {
-        this.write(owner, b, addr + i, 1, "memset_io", false);
-        i++;
+    try {
+      let i = 0;
+      while (i < count) {
+        if (((addr + i) & 3) === 0 && count - i >= 4) {
+          this.write(owner, word, addr + i, 4, "memset_io", false);
+          i += 4;
+        } else {
+          this.write(owner, b, addr + i, 1, "memset_io", false);
+          i++;
+        }
       }
+    } finally {
+      this.bulk = null;
     }
   }
 
@@ -251,7 +289,6 @@ export class IoAccessors implements KernelApiPart {
     }
   }
 
-  /** `ins{b,w,l}`: `count` items from a port into kernel memory. */
   /**
    * A rep ins/outs of more than SOFT_LOCKUP_NS worth of port cycles (about 1 us each on x86)
    * would spin past the soft-lockup watchdog: report that up front instead of looping for hours.
@@ -260,6 +297,7 @@ export class IoAccessors implements KernelApiPart {
     if (count > SOFT_LOCKUP_NS / 1000) throw softLockup(this.core, `${op}(port ${port}, count ${count}): ${SOFT_LOCKUP_NS / 1e9}s of port cycles`, this.core.site(), owner.driver);
   }
 
+  /** `ins{b,w,l}`: `count` items from a port into kernel memory. */
   portIns(owner: Owner, port: number, addr: number, count: number, size: 1 | 2 | 4, op: string): void {
     this.checkStringCount(owner, port, count, op);
     for (let i = 0; i < count; i++) this.storeMem(owner, addr + i * size, this.portIn(owner, port, size, op), size);
