@@ -10,7 +10,7 @@ import { Clock } from "./clock.js";
 import { DeviceMemoryPort, DmaStatus } from "./device-port.js";
 import { Access, PageTable, PteFlag, pagingProfiles } from "./pagetable.js";
 import type { AllocTablePage } from "./pagetable.js";
-import { IoLeaf, LEAF_ENTRIES } from "./io-leaf.js";
+import { LEAF_ENTRIES, LEAF_SPAN, LeafTable } from "./leaf-table.js";
 import { SparseRam } from "./ram.js";
 import { TraceKind, TraceRing } from "./trace.js";
 import { BOARD, CLOCK, DEVICE_MEMORY, RAM, TRACE } from "./tokens.js";
@@ -33,8 +33,6 @@ export interface IommuFaultRecord {
 }
 
 const PAGE = 4096;
-/** IOVA span of one last-level table. */
-const LEAF_SPAN = LEAF_ENTRIES * PAGE;
 
 /**
  * The IOMMU.
@@ -63,7 +61,7 @@ export class Iommu {
   // Walk cache (as VT-d caches paging structures): the last-level table of the last IOTLB miss,
   // so that misses on neighbouring IOVAs read one entry instead of walking from the root. Its
   // entries are always read from RAM; any map, unmap or flush forgets it.
-  private readonly leaf: IoLeaf;
+  private readonly leaf: LeafTable;
   private leafDomain = -1;
   private leafRegion = -1;
 
@@ -75,7 +73,7 @@ export class Iommu {
     @inject(CLOCK) private readonly clock: Clock,
   ) {
     this.enabled = board.iommu;
-    this.leaf = new IoLeaf(ram);
+    this.leaf = new LeafTable(ram, pagingProfiles.io48);
     this.pt = new PageTable(pagingProfiles.io48, ram);
     this.sets = board.iotlb.sets;
     this.ways = board.iotlb.ways;

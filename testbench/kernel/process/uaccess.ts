@@ -17,6 +17,7 @@ import type { Kernel, KernelVA, Page, UserVA } from "../../../sdk/index.js";
 import { FOLL_WRITE, VM_IO, VM_PFNMAP } from "../../../sdk/index.js";
 import { EFAULT, ENOMEM } from "../../../sdk/errno.js";
 import { Access, PageFault } from "../../soc/pagetable.js";
+import { LEAF_ENTRIES, LEAF_SPAN, LeafTable } from "../../soc/leaf-table.js";
 import type { KernelApiPart, Owner } from "../facade.js";
 import { hexAddr } from "../mm/layout.js";
 import { kernelPageFaultOops } from "../oops.js";
@@ -42,6 +43,8 @@ export class UserAccess implements KernelApiPart {
   /** Pfns marked dirty (set_page_dirty_lock, unpin_user_pages_dirty_lock). */
   readonly dirtied = new PfnBits();
   private readonly chunk = new Uint8Array(PAGE);
+  /** The user page-table leaf of the page gup is at (consecutive pages read one entry each). */
+  private leaf: LeafTable | undefined;
 
   constructor(
     @inject(PROCESSES) private readonly sys: Processes,
@@ -214,18 +217,35 @@ export class UserAccess implements KernelApiPart {
     const limit = p.mm.taskSize;
     const ledger = this.sys.core.ledger;
     const mm = this.sys.mm;
-    // The VMA of the previous page, reused while the pages stay inside it and no fault was served.
+    // The VMA and the last-level table of the previous page, reused while the pages stay inside
+    // them and no fault was served (a fault may change the tables).
     let vma: Vma | undefined;
+    const leaf = (this.leaf ??= new LeafTable(this.sys.ram, this.sys.mmu.profile));
+    let region = -1;
     let got = 0;
     for (; got < nr; got++) {
       const va = base + got * PAGE;
       if (!(va >= 0 && va + PAGE <= limit)) break;
       if (vma === undefined || va >= vma.vm_end || va < vma.vm_start) vma = p.mm.find(va);
       if (!vma || (vma.vm_flags & (VM_IO | VM_PFNMAP)) !== 0) break;
-      const served = p.mm.stats.faults;
-      const pfn = this.faultIn(p, va, write);
-      if (pfn < 0) break;
-      if (p.mm.stats.faults !== served) vma = undefined;
+      // A present entry (writable at every level for FOLL_WRITE) is what the walk would find.
+      const r = Math.floor(va / LEAF_SPAN);
+      if (r !== region) region = leaf.find(p.mm.root, va) ? r : -1;
+      let pfn = -1;
+      if (region >= 0) {
+        const i = Math.floor(va / PAGE) - r * LEAF_ENTRIES;
+        const lo = leaf.low(i);
+        if ((lo & 1) !== 0 && (!write || (leaf.upperWrite && (lo & 2) !== 0))) pfn = leaf.frame(i, lo) / PAGE;
+      }
+      if (pfn < 0) {
+        const served = p.mm.stats.faults;
+        pfn = this.faultIn(p, va, write);
+        if (pfn < 0) break;
+        if (p.mm.stats.faults !== served) {
+          vma = undefined;
+          region = -1;
+        }
+      }
       mm.pageGet(pfn);
       pages[got] = pageOf(pfn);
     }
