@@ -85,7 +85,8 @@ export class Testbench {
 
   /**
    * Bind `device` (or every unbound device with a matching driver): its probe's return value for
-   * one device (-ENODEV when no driver matches), else 0 or the first error.
+   * one device (-ENODEV when no driver matches or the device was surprise-removed), else 0 or the
+   * first error.
    */
   bind(device?: DeviceRef): Promise<number> {
     return this.drivers.bind(device);

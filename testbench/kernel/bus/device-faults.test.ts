@@ -8,13 +8,17 @@ import { describe, expect, it } from "vitest";
 import "../../vitest/index.js";
 import { Sgdma, sgdma } from "../../../devices/sgdma/index.js";
 import { sgdmaDriver, type SgdmaDriverOptions } from "../../../drivers/sgdma/index.js";
-import type { PciDev } from "../../../sdk/index.js";
+import { DMA_BIT_MASK, DMA_MODE_WRITE, GFP_KERNEL } from "../../../sdk/index.js";
+import type { DeviceContext, PciDev, VirtualDevice } from "../../../sdk/index.js";
+import type { I8237Device } from "../../../devices/i8237/index.js";
+import { registerDriverCore } from "../driver/register.js";
+import { ensureIsaDmaBoot } from "../isa-dma/test-boot.js";
 import { Testbench } from "../../harness/testbench.js";
 import { MAP_ANONYMOUS, MAP_PRIVATE, O_RDWR, PROT_READ, PROT_WRITE } from "../process/uapi.js";
-import { DEVICE_HOST, IRQS } from "../tokens.js";
+import { DEVICE_HOST, DRIVER_CORE, IRQS } from "../tokens.js";
 import type { Process } from "../process/process.js";
 
-const EIO = 5, ETIMEDOUT = 110;
+const EIO = 5, ENODEV = 19, ETIMEDOUT = 110;
 const SIZE = 8192;
 
 async function boot(opts: SgdmaDriverOptions = {}) {
@@ -164,6 +168,18 @@ describe("device faults (sgdma)", () => {
     await tb.dispose();
   });
 
+  it("a surprise-removed device cannot be bound again: bind returns -ENODEV, bind-all skips it", async () => {
+    const { tb, h, p } = await boot();
+    tb.deviceFaults.inject({ device: h.name, kind: "surprise-removal" });
+    await tb.deviceFaults.settled();
+    expect(await tb.bind(h.name)).toBe(-ENODEV);
+    expect(await tb.bind()).toBe(0);
+    expect(tb.drivers.bindingOf(h.name)).toBeUndefined();
+    await p.exit();
+    expect(tb).toBeClean();
+    await tb.dispose();
+  });
+
   it("is deterministic: the same plan replays the same faults at the same times", async () => {
     const run = async () => {
       const { tb, h, p, io } = await boot();
@@ -185,6 +201,53 @@ describe("device faults (sgdma)", () => {
     expect(() => tb.deviceFaults.inject({ device: "nope", kind: "lost-irq" })).toThrow(/no such device/);
     expect(() => tb.deviceFaults.inject({ device: tb.drivers.devices()[0]!.name, kind: "lost-irq", nth: 0 })).toThrow(/nth/);
     await p.exit();
+    await tb.dispose();
+  });
+});
+
+describe("surprise removal of an ISA card", () => {
+  /** A bare ISA card on DMA channel 1 whose context the test drives by hand. */
+  const card = (): VirtualDevice & { ctx?: DeviceContext } => ({
+    model: "dma-card",
+    describe: () => ({ bus: "isa", isaId: "dma-card", ports: [], irqs: [], dmaChannels: [1] }),
+    attach(ctx) {
+      this.ctx = ctx;
+    },
+    reset() {},
+  });
+
+  it("cuts its DMA channel: the asserted DREQ drops, later requests and transfers move nothing", async () => {
+    const tb = await Testbench.boot({ board: "pc", register: (c) => registerDriverCore(c) });
+    const isa = ensureIsaDmaBoot(tb.container);
+    const chip = isa.controller as I8237Device;
+    const model = card();
+    const h = tb.container.resolve(DRIVER_CORE).plugDevice(model);
+    const k = tb.facade({ driver: "dma-card", device: h.name });
+    expect(k.request_dma(1, "dma-card")).toBe(0);
+    expect(k.dma_set_mask_and_coherent(h.dev, DMA_BIT_MASK(24))).toBe(0);
+    const buf = k.dma_alloc_coherent(h.dev, 4096, GFP_KERNEL)!;
+    const flags = k.claim_dma_lock();
+    k.disable_dma(1);
+    k.clear_dma_ff(1);
+    k.set_dma_mode(1, DMA_MODE_WRITE);
+    k.set_dma_addr(1, buf.handle);
+    k.set_dma_count(1, 0x100);
+    k.enable_dma(1);
+    k.release_dma_lock(flags);
+    const port = model.ctx!.isaDma(1);
+    port.setDreq(true);
+    expect(port.readFromMemory(new Uint8Array(0x40)).moved).toBe(0x40); // DMA_MODE_WRITE: memory to card
+
+    tb.deviceFaults.inject({ device: h.name, kind: "surprise-removal" });
+    await tb.deviceFaults.settled();
+    expect(chip.channelState(1).dreq).toBe(false);
+    port.setDreq(true);
+    expect(chip.channelState(1).dreq).toBe(false);
+    expect(port.readFromMemory(new Uint8Array(0x40))).toEqual({ moved: 0, terminalCount: false });
+    expect(chip.channelState(1).currentCount).toBe(0xff - 0x40); // nothing moved after removal
+    k.free_dma(1);
+    k.dma_free_coherent(h.dev, 4096, buf.cpu, buf.handle);
+    expect(tb.reports()).toEqual([]);
     await tb.dispose();
   });
 });

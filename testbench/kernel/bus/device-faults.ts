@@ -20,8 +20,9 @@
  * - `surprise-removal`: hot-unplug, right away or at the device's nth DMA access (that access
  *   aborts). The device stops answering: MMIO and port reads return all ones and writes are
  *   dropped, PCI config space reads all ones, DMA master-aborts, no more interrupts (asserted
- *   lines are released). Then the driver core unbinds it as Linux's removal does (remove(),
- *   devres, the leak check); {@link DeviceFaults.settled} waits for that.
+ *   lines are released), ISA DMA requests reach no controller (asserted DREQs drop). Then the driver core unbinds it as Linux's removal does (remove(),
+ *   devres, the leak check); {@link DeviceFaults.settled} waits for that. A removed device is
+ *   gone from the bus: binding it again fails with -ENODEV.
  */
 import { inject, injectable } from "../../soc/di.js";
 import type { Bus, MmioHandler } from "../../soc/bus.js";
@@ -338,6 +339,7 @@ export class DeviceFaults {
     // Release every line the device holds, then cut the outputs.
     if (!h.pci) for (const v of st.up) h.irqGate.port.lower(v);
     st.up.clear();
+    this.host.markRemoved(h);
     const gone: { base: number; size: number; io: boolean; name: string }[] = [];
     if (h.pci) {
       gone.push(...h.pci.surpriseRemove());

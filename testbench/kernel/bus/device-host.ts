@@ -20,6 +20,7 @@ import type {
   DeviceDecl,
   IsaDev,
   IsaDmaChannelPort,
+  IsaDmaController,
   IsaDmaMove,
   MmioWindowDecl,
   PciDev,
@@ -97,6 +98,10 @@ export class DeviceHost {
   private readonly byDev = new WeakMap<Device, HostedDevice>();
   private readonly perModel = new Map<string, number>();
   private readonly plugListeners: ((d: HostedDevice) => void)[] = [];
+  /** Names of surprise-removed devices: no longer on the bus, never bound again. */
+  private readonly removed = new Set<string>();
+  /** ISA DMA channels on which each device asserts DREQ, released when it is removed. */
+  private readonly dreqUp = new Map<string, Set<number>>();
 
   constructor(
     @inject(BOARD) private readonly board: BoardConfig,
@@ -123,6 +128,25 @@ export class DeviceHost {
   /** Find by name (`0000:00:01.0`, `isa-stream.0`) or by model instance. */
   find(what: string | VirtualDevice): HostedDevice | undefined {
     return this.hosted.find((h) => (typeof what === "string" ? h.name === what : h.model === what));
+  }
+
+  /**
+   * Surprise removal, the host's part: the device's ISA DMA channels are cut (its asserted DREQs
+   * drop, later requests and transfers reach no controller, as with the card pulled out), and it
+   * is marked gone so the driver core does not bind it again.
+   */
+  markRemoved(h: HostedDevice): void {
+    if (this.removed.has(h.name)) return;
+    this.removed.add(h.name);
+    const up = this.dreqUp.get(h.name);
+    if (!up) return;
+    for (const ch of up) this.isaController(ch)?.dreq(ch, false);
+    this.dreqUp.delete(h.name);
+  }
+
+  /** True once the device was surprise-removed. */
+  isRemoved(h: HostedDevice): boolean {
+    return this.removed.has(h.name);
   }
 
   /** Call `fn` for every device plugged from now on (the driver core matches drivers). */
@@ -231,29 +255,38 @@ export class DeviceHost {
     return ctx;
   }
 
+  /** The controller serving an ISA DMA channel, if the board has one. */
+  private isaController(channel: number): IsaDmaController | undefined {
+    return this.hosted.find((h) => h.model.isaDmaController?.channels.includes(channel))?.model.isaDmaController;
+  }
+
   /** A client's view of one ISA DMA channel, routed to whichever controller serves it. */
   private isaChannel(name: string, requester: number, channel: number): IsaDmaChannelPort {
-    const controller = () => this.hosted.find((h) => h.model.isaDmaController?.channels.includes(channel))?.model.isaDmaController;
     const missing = (): IsaDmaMove => {
       this.logGuestError(name, requester, `ISA DMA channel ${channel}: no DMA controller on this board`);
       return NO_MOVE;
+    };
+    // A removed card drives nothing: its requests and transfers go nowhere, quietly.
+    const transfer = (toDevice: boolean, buf: Uint8Array): IsaDmaMove => {
+      if (this.removed.has(name)) return NO_MOVE;
+      const c = this.isaController(channel);
+      return c ? c.transfer(channel, toDevice, buf) : missing();
     };
     return {
       channel,
       wide: channel >= 5,
       setDreq: (asserted: boolean) => {
-        const c = controller();
+        if (this.removed.has(name)) return;
+        let up = this.dreqUp.get(name);
+        if (!up) this.dreqUp.set(name, (up = new Set()));
+        if (asserted) up.add(channel);
+        else up.delete(channel);
+        const c = this.isaController(channel);
         if (c) c.dreq(channel, asserted);
         else if (asserted) missing();
       },
-      readFromMemory: (dst: Uint8Array) => {
-        const c = controller();
-        return c ? c.transfer(channel, true, dst) : missing();
-      },
-      writeToMemory: (src: Uint8Array) => {
-        const c = controller();
-        return c ? c.transfer(channel, false, src) : missing();
-      },
+      readFromMemory: (dst: Uint8Array) => transfer(true, dst),
+      writeToMemory: (src: Uint8Array) => transfer(false, src),
     };
   }
 

@@ -95,20 +95,23 @@ export class DriverCore implements KernelApiPart {
   // ---- bind / unbind --------------------------------------------------------------------
 
   /**
-   * Bind one device (returns its probe result, or -ENODEV when no driver matches), or, without an
-   * argument, every unbound device that has a matching driver (returns 0, or the first failure).
+   * Bind one device (returns its probe result, or -ENODEV when no driver matches or the device was
+   * surprise-removed), or, without an argument, every unbound device still present that has a
+   * matching driver (returns 0, or the first failure).
    */
   async bind(ref?: DeviceRef): Promise<number> {
     if (ref !== undefined) {
       const h = this.resolve(ref);
       if (!h) throw new RangeError(`no such device: ${String(typeof ref === "string" ? ref : (ref as { name?: string }).name)}`);
       if (this.bindings.has(h)) return 0;
+      // Gone from the bus: as a write to a driver's sysfs bind file for an absent device.
+      if (this.host.isRemoved(h)) return -ENODEV;
       const driver = this.drivers.find((d) => driverMatches(d, h.decl));
       return driver ? this.probe(h, driver) : -ENODEV;
     }
     let first = 0;
     for (const h of this.host.devices()) {
-      if (this.bindings.has(h)) continue;
+      if (this.bindings.has(h) || this.host.isRemoved(h)) continue;
       const driver = this.drivers.find((d) => driverMatches(d, h.decl));
       if (!driver) continue;
       const r = await this.probe(h, driver);
