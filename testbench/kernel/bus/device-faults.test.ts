@@ -21,8 +21,8 @@ import type { Process } from "../process/process.js";
 const EIO = 5, ENODEV = 19, ETIMEDOUT = 110;
 const SIZE = 8192;
 
-async function boot(opts: SgdmaDriverOptions = {}) {
-  const tb = await Testbench.boot({ board: "pc", seed: 3, devices: [sgdma()], drivers: [sgdmaDriver({ timeoutMs: 50, ...opts })] });
+async function boot(opts: SgdmaDriverOptions = {}, iommu = false) {
+  const tb = await Testbench.boot({ board: "pc", seed: 3, overrides: { iommu }, devices: [sgdma()], drivers: [sgdmaDriver({ timeoutMs: 50, ...opts })] });
   const h = tb.container.resolve(DEVICE_HOST).devices().find((d) => d.model.model === "sgdma")!;
   const p = tb.spawn("xfer");
   const fd = await p.open("/dev/sgdma0", O_RDWR);
@@ -73,7 +73,7 @@ describe("device faults (sgdma)", () => {
   });
 
   it("iommu-fault: logged like a real fault (requester, address, direction), -EIO, not a driver bug", async () => {
-    const { tb, h, p, io } = await boot();
+    const { tb, h, p, io } = await boot({}, true);
     tb.deviceFaults.inject({ device: h.name, kind: "iommu-fault", nth: 1 });
     expect(await io.write()).toBe(-EIO);
     const f = tb.soc.iommu.faults.at(-1)!;
@@ -200,6 +200,10 @@ describe("device faults (sgdma)", () => {
     const { tb, p } = await boot();
     expect(() => tb.deviceFaults.inject({ device: "nope", kind: "lost-irq" })).toThrow(/no such device/);
     expect(() => tb.deviceFaults.inject({ device: tb.drivers.devices()[0]!.name, kind: "lost-irq", nth: 0 })).toThrow(/nth/);
+    // pc has no IOMMU: an injected IOMMU fault is refused, naming why, and nothing is armed.
+    const name = tb.drivers.devices()[0]!.name;
+    expect(() => tb.deviceFaults.inject({ device: name, kind: "iommu-fault" })).toThrow(/iommu-fault on .*: the board has no IOMMU/);
+    expect(tb.deviceFaults.counters(name)).toMatchObject({ dmaAccesses: 0, iommuFaults: 0 });
     await p.exit();
     await tb.dispose();
   });

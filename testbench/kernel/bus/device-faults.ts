@@ -8,7 +8,8 @@
  *   `DmaStatus.INJECTED_ERROR`, no data moved, before any other check.
  * - `iommu-fault`: the nth DMA access is refused as an IOMMU translation fault, logged in
  *   {@link Iommu.faults}, the trace and dmesg (DMAR wording) with requester, address and
- *   direction. It is not a driver bug, so it is not a detector report.
+ *   direction. It is not a driver bug, so it is not a detector report. Only on a board with an
+ *   IOMMU: without one, `inject` refuses the plan.
  * - `lost-irq`: the nth interrupt the device raises never reaches the controller (a level line
  *   stays low until the device lowers and raises it again).
  * - `completion-timeout`: the nth interrupt reaches the controller `delayNs` late (default 10 s
@@ -189,6 +190,10 @@ export class DeviceFaults {
     const times = plan.times ?? 1;
     if (!(Number.isInteger(nth) && nth >= 1)) throw new RangeError(`device fault nth must be an integer ≥ 1 (got ${plan.nth})`);
     if (!(Number.isInteger(times) && times >= 1)) throw new RangeError(`device fault times must be an integer ≥ 1 (got ${plan.times})`);
+    // Without an IOMMU there is no translation to fail: a DMAR fault would be a fiction.
+    if (plan.kind === "iommu-fault" && !this.iommu.enabled) {
+      throw new RangeError(`iommu-fault on ${h.name}: the board has no IOMMU (boot with overrides: { iommu: true })`);
+    }
     const st = this.state(h);
     if (plan.kind === "spurious-irq") return this.spurious(st, plan.vector ?? 0);
     if (plan.kind === "surprise-removal" && plan.nth === undefined) return this.remove(st, 0);
