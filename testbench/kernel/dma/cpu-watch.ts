@@ -19,37 +19,30 @@ export const Watch = {
   Buffered: 4,
 } as const;
 
-const L2_BITS = 10;
-const L2_SIZE = 1 << L2_BITS;
-
-/** Words per pfn: the flags, then one reference count per flag bit. */
-const W = 4;
+import { PfnWords, Word } from "./pfn-words.js";
 
 /**
- * The flag table: two levels (pfn >> 10, pfn & 1023) so sparse high RAM costs nothing. A pfn's
- * flags and reference counts share one cache line (adjusting a page touches one line). @internal
+ * The flag table, in the detectors' shared per-pfn words (a pfn's flags and their reference
+ * counts lie in one cache line with the pfn's records). @internal
  */
 export class PfnFlags {
-  private readonly dir: (Int32Array | undefined)[] = [];
   /** Pages with any flag set. */
   flagged = 0;
 
+  constructor(private readonly words: PfnWords = new PfnWords()) {}
+
   get(pfn: number): number {
-    const l2 = this.dir[Math.floor(pfn / L2_SIZE)];
-    return l2 === undefined ? 0 : l2[(pfn & (L2_SIZE - 1)) * W]!;
+    const l2 = this.words.table(pfn);
+    return l2 === undefined ? 0 : l2[PfnWords.at(pfn) + Word.Flags]!;
   }
 
   /** Add (delta 1) or drop (delta -1) a reference of `bit` on pfns `[first, last]`. */
   adjust(first: number, last: number, bit: number, delta: number): void {
-    const k = bit === 1 ? 1 : bit === 2 ? 2 : 3;
+    const k = Word.Count0 + (bit === 1 ? 0 : bit === 2 ? 1 : 2);
     for (let pfn = first; pfn <= last; pfn++) {
-      const hi = Math.floor(pfn / L2_SIZE);
-      let l2 = this.dir[hi];
-      if (l2 === undefined) {
-        if (delta <= 0) continue;
-        l2 = this.dir[hi] = new Int32Array(W * L2_SIZE);
-      }
-      const i = (pfn & (L2_SIZE - 1)) * W;
+      const l2 = delta > 0 ? this.words.tableFor(pfn) : this.words.table(pfn);
+      if (l2 === undefined) continue;
+      const i = PfnWords.at(pfn);
       const n = l2[i + k]! + delta;
       l2[i + k] = n > 0 ? n : 0;
       this.set(l2, i, bit, n > 0);
@@ -58,18 +51,18 @@ export class PfnFlags {
 
   /** Drop `bit` on one pfn regardless of its count. */
   clear(pfn: number, bit: number): void {
-    const l2 = this.dir[Math.floor(pfn / L2_SIZE)];
+    const l2 = this.words.table(pfn);
     if (l2 === undefined) return;
-    const i = (pfn & (L2_SIZE - 1)) * W;
-    l2[i + (bit === 1 ? 1 : bit === 2 ? 2 : 3)] = 0;
+    const i = PfnWords.at(pfn);
+    l2[i + Word.Count0 + (bit === 1 ? 0 : bit === 2 ? 1 : 2)] = 0;
     this.set(l2, i, bit, false);
   }
 
   private set(l2: Int32Array, i: number, bit: number, on: boolean): void {
-    const before = l2[i]!;
+    const before = l2[i + Word.Flags]!;
     const after = on ? before | bit : before & ~bit;
     if (before === after) return;
-    l2[i] = after;
+    l2[i + Word.Flags] = after;
     if (before === 0) this.flagged++;
     else if (after === 0) this.flagged--;
   }

@@ -25,6 +25,7 @@ import { dirName, type DmaDebug } from "./debug.js";
 import { Watch, PfnFlags } from "./cpu-watch.js";
 import type { CpuPhys } from "./phys.js";
 import { PfnRecords } from "./pfn-records.js";
+import { PfnWords } from "./pfn-words.js";
 import { Reported, type DmaRecord } from "./records.js";
 import type { DeviceDmaState, DeviceDmaStates } from "./state.js";
 import type { StoreBuffer } from "./store-buffer.js";
@@ -56,16 +57,17 @@ function overlapsCpu(r: DmaRecord, pa: number, len: number): boolean {
 
 /** The DMA detectors. @internal */
 export class DmaDetectors {
+  /** Per-pfn words shared by the flags and the records (one cache line per page). */
+  private readonly pfnWords = new PfnWords();
   /** Per-pfn flags the CPU memory path consults (see cpu-watch.ts). */
-  readonly flags = new PfnFlags();
+  readonly flags = new PfnFlags(this.pfnWords);
   /** Streaming records by pfn of their CPU buffer (for the CPU-side checks). */
-  private readonly byPfn = new PfnRecords<DmaRecord>();
+  private readonly byPfn = new PfnRecords<DmaRecord>(this.pfnWords);
   /** Per-page visitors (bound once: no closure per mapping). */
   private readonly ownPage = (p: number): void => this.flags.adjust(p, p, Watch.DeviceOwned, 1);
   private readonly releasePage = (p: number): void => this.flags.adjust(p, p, Watch.DeviceOwned, -1);
   private readonly recent = new Map<string, Unmapped[]>();
   private readonly reportedOnce = new Set<string>();
-  private readonly removed = new WeakSet<DmaRecord>();
   private readonly line: Uint8Array;
   private readonly lineRam: Uint8Array;
 
@@ -103,14 +105,14 @@ export class DmaDetectors {
 
   /** Ownership of a streaming mapping moved (sync_for_cpu / sync_for_device). */
   ownerChanged(r: DmaRecord, before: "device" | "cpu"): void {
-    if (before === r.owner || this.removed.has(r)) return;
+    if (before === r.owner || r.removed) return;
     this.byPfn.forEachPfn(r, r.owner === "device" ? this.ownPage : this.releasePage);
   }
 
   /** A streaming mapping went away. */
   streamingRemoved(r: DmaRecord, unmapSite: CallSite): void {
-    if (this.removed.has(r)) return;
-    this.removed.add(r);
+    if (r.removed) return;
+    r.removed = true;
     this.byPfn.remove(r, r.owner === "device" ? this.releasePage : noPage);
     this.rememberUnmapped(r, unmapSite);
   }

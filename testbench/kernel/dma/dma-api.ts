@@ -471,6 +471,7 @@ export class DmaApi implements KernelApiPart {
       targetPa: m.target,
       api,
       reported: 0,
+      removed: false,
       cpuRanges: [pa, size],
     };
     this.addRecord(rec, site);
@@ -637,6 +638,7 @@ export class DmaApi implements KernelApiPart {
           targetPa: this.iommu.enabled ? -1 : s.dma_address,
           api: "dma_map_sg",
           reported: 0,
+          removed: false,
           cpuRanges: pieces,
         },
         site,
@@ -866,6 +868,7 @@ export class DmaApi implements KernelApiPart {
         targetPa: pa,
         api,
         reported: 0,
+        removed: false,
         cpuRanges: [pa, size],
       },
       site,

@@ -2,17 +2,15 @@
  * Streaming DMA records by pfn of their CPU buffer, for the detectors' bookkeeping that runs once
  * per page of every mapping (16k pages for a 64 MiB pinned read). Per page the work is a few
  * typed-array operations on one cache line and no allocation: records get small slot numbers
- * (once per record); per pfn a two-level Int32Array keeps three words side by side, the number of
- * records, the slot of a page held by one record, and a generation stamp that visits each page of
- * a record once (instead of a Set). Only a page shared by several records keeps a list (a Map
+ * (once per record); a pfn's words in the detectors' shared table (pfn-words.ts) hold the number
+ * of records, the slot of a page held by one record, and a generation stamp that visits each page
+ * of a record once (instead of a Set). Only a page shared by several records keeps a list (a Map
  * entry).
  */
 
-const L2_BITS = 10;
-const L2_SIZE = 1 << L2_BITS;
+import { PFN_WORDS, PfnWords, Word } from "./pfn-words.js";
+
 const PAGE = 4096;
-/** Words per pfn: records, slot + 1 of a page held by one record, visit stamp. */
-const W = 3;
 
 /** What the per-page visitors need of a record. @internal */
 export interface PfnRecord {
@@ -22,8 +20,7 @@ export interface PfnRecord {
 
 /** @internal */
 export class PfnRecords<T extends PfnRecord> {
-  /** Per pfn (two-level): [records, slot + 1 when exactly one, visit stamp]. */
-  private readonly words: (Int32Array | undefined)[] = [];
+  constructor(private readonly words: PfnWords = new PfnWords()) {}
   /** Records of a pfn held by several records, oldest first. */
   private readonly multi = new Map<number, T[]>();
   /** Per slot: its record, and a frozen one-element list of it (what {@link PfnRecords.get} returns). */
@@ -35,12 +32,12 @@ export class PfnRecords<T extends PfnRecord> {
 
   /** Records holding page `pfn` (undefined when none). */
   get(pfn: number): readonly T[] | undefined {
-    const w = this.words[Math.floor(pfn / L2_SIZE)];
+    const w = this.words.table(pfn);
     if (w === undefined) return undefined;
-    const i = (pfn & (L2_SIZE - 1)) * W;
-    const n = w[i]!;
+    const i = PfnWords.at(pfn);
+    const n = w[i + Word.Records]!;
     if (n === 0) return undefined;
-    if (n === 1) return this.solos[w[i + 1]! - 1];
+    if (n === 1) return this.solos[w[i + Word.Solo]! - 1];
     return this.multi.get(pfn);
   }
 
@@ -56,12 +53,12 @@ export class PfnRecords<T extends PfnRecord> {
     const s = slot;
     this.forEachPfn(r, (pfn) => {
       // forEachPfn created the table.
-      const w = this.words[Math.floor(pfn / L2_SIZE)]!;
-      const i = (pfn & (L2_SIZE - 1)) * W;
-      const n = w[i]!;
-      w[i] = n + 1;
-      if (n === 0) w[i + 1] = s + 1;
-      else if (n === 1) this.multi.set(pfn, [this.items[w[i + 1]! - 1]!, r]);
+      const w = this.words.table(pfn)!;
+      const i = PfnWords.at(pfn);
+      const n = w[i + Word.Records]!;
+      w[i + Word.Records] = n + 1;
+      if (n === 0) w[i + Word.Solo] = s + 1;
+      else if (n === 1) this.multi.set(pfn, [this.items[w[i + Word.Solo]! - 1]!, r]);
       else this.multi.get(pfn)!.push(r);
       each(pfn);
     });
@@ -83,15 +80,15 @@ export class PfnRecords<T extends PfnRecord> {
   }
 
   private drop(pfn: number, r: T, slot: number): void {
-    const w = this.words[Math.floor(pfn / L2_SIZE)];
+    const w = this.words.table(pfn);
     if (w === undefined) return;
-    const i = (pfn & (L2_SIZE - 1)) * W;
-    const n = w[i]!;
+    const i = PfnWords.at(pfn);
+    const n = w[i + Word.Records]!;
     if (n === 0) return;
     if (n === 1) {
-      if (w[i + 1] === slot + 1) {
-        w[i] = 0;
-        w[i + 1] = 0;
+      if (w[i + Word.Solo] === slot + 1) {
+        w[i + Word.Records] = 0;
+        w[i + Word.Solo] = 0;
       }
       return;
     }
@@ -99,9 +96,9 @@ export class PfnRecords<T extends PfnRecord> {
     const k = list.indexOf(r);
     if (k < 0) return;
     list.splice(k, 1);
-    w[i] = n - 1;
+    w[i + Word.Records] = n - 1;
     if (n === 2) {
-      w[i + 1] = this.slotOf.get(list[0]!)! + 1;
+      w[i + Word.Solo] = this.slotOf.get(list[0]!)! + 1;
       this.multi.delete(pfn);
     }
   }
@@ -114,7 +111,7 @@ export class PfnRecords<T extends PfnRecord> {
     let gen = 0;
     if (several) {
       if (this.gen === 0x7fffffff) {
-        for (const w of this.words) if (w) for (let i = 2; i < w.length; i += W) w[i] = 0;
+        for (const w of this.words.tables()) if (w) for (let i = Word.Stamp; i < w.length; i += PFN_WORDS) w[i] = 0;
         this.gen = 0;
       }
       gen = ++this.gen;
@@ -123,11 +120,9 @@ export class PfnRecords<T extends PfnRecord> {
       const first = Math.floor(c[k]! / PAGE);
       const last = Math.floor((c[k]! + Math.max(c[k + 1]!, 1) - 1) / PAGE);
       for (let p = first; p <= last; p++) {
-        const hi = Math.floor(p / L2_SIZE);
-        let w = this.words[hi];
-        if (w === undefined) w = this.words[hi] = new Int32Array(W * L2_SIZE);
+        const w = this.words.tableFor(p);
         if (several) {
-          const i = (p & (L2_SIZE - 1)) * W + 2;
+          const i = PfnWords.at(p) + Word.Stamp;
           if (w[i] === gen) continue;
           w[i] = gen;
         }

@@ -15,6 +15,8 @@ export interface DmaRecord extends DmaDebugEntry {
   readonly api: string;
   /** Device-side findings already reported for this mapping (bit per kind), to report each once. */
   reported: number;
+  /** Set when the detectors dropped the mapping (unmap, free, unbind): later calls ignore it. */
+  removed: boolean;
   /**
    * Physical pieces of the CPU buffer behind the mapping, as [pa, len, pa, len, ...]: one piece for
    * single/page mappings, the merged sg entries for an sg segment (an IOMMU segment spans scattered
