@@ -34,6 +34,11 @@ export interface LedgerEntry {
   readonly kind: ResourceKind;
   /** Driver name that acquired it ("kernel" for the testbench itself). */
   readonly owner: string;
+  /**
+   * The device whose facade call acquired it, when known (undefined for acquisitions outside a
+   * device's kernel call, e.g. after an await inside one or a VMA made by the mmap syscall).
+   */
+  readonly device: string | undefined;
   /** What it is, e.g. `kmalloc-64 object at ffff888001234560 (40 bytes)`. */
   readonly label: string;
   readonly address?: number;
@@ -60,20 +65,24 @@ export class LeakLedger {
   private readonly old = new Map<number, LedgerEntry>();
   private nextId = 1;
   enabled = true;
+  /** The device whose facade call is running (set by the facade), stamped on each entry. */
+  device: string | undefined = undefined;
 
   /** Record an acquisition; returns the entry id (0 when the ledger is off). */
   add(kind: ResourceKind, owner: string, label: string, site: CallSite, time: number, address?: number, size?: number): number {
     if (!this.enabled) return 0;
     const id = this.nextId++;
+    const device = this.device;
     if (address !== undefined && size !== undefined) {
       // The common shape as one literal (same properties, same order): no spread temporaries.
-      this.slots.push({ id, kind, owner, label, site, time, address, size });
+      this.slots.push({ id, kind, owner, device, label, site, time, address, size });
       return id;
     }
     this.slots.push({
       id,
       kind,
       owner,
+      device,
       label,
       site,
       time,

@@ -87,7 +87,7 @@ export function asFastFacade(methods: Kernel): Kernel {
  * convert their own faults first; this only catches a path that missed it.
  * @internal
  */
-export function withFaultGuard(k: Kernel, convert: (e: unknown) => unknown): Kernel {
+export function withFaultGuard(k: Kernel, convert: (e: unknown) => unknown, stamp?: DeviceStamp): Kernel {
   const out = k as unknown as Record<string, unknown>;
   const rethrow = (e: unknown): never => {
     throw convert(e);
@@ -96,16 +96,38 @@ export function withFaultGuard(k: Kernel, convert: (e: unknown) => unknown): Ker
     const d = Object.getOwnPropertyDescriptor(out, key)!;
     if (typeof d.value !== "function") continue;
     const fn = d.value as (...a: unknown[]) => unknown;
-    d.value = function guarded(this: unknown, ...args: unknown[]): unknown {
-      let r: unknown;
-      try {
-        r = fn.apply(this, args);
-      } catch (e) {
-        return rethrow(e);
-      }
-      return r instanceof Promise ? r.catch(rethrow) : r;
-    };
+    d.value = stamp
+      ? function guardedStamped(this: unknown, ...args: unknown[]): unknown {
+          // What this device's call acquires is its own, for the leak check at its unbind.
+          const ledger = stamp.ledger;
+          const prev = ledger.device;
+          ledger.device = stamp.device;
+          let r: unknown;
+          try {
+            r = fn.apply(this, args);
+          } catch (e) {
+            return rethrow(e);
+          } finally {
+            ledger.device = prev;
+          }
+          return r instanceof Promise ? r.catch(rethrow) : r;
+        }
+      : function guarded(this: unknown, ...args: unknown[]): unknown {
+          let r: unknown;
+          try {
+            r = fn.apply(this, args);
+          } catch (e) {
+            return rethrow(e);
+          }
+          return r instanceof Promise ? r.catch(rethrow) : r;
+        };
     Object.defineProperty(out, key, d);
   }
   return k;
+}
+
+/** Where {@link withFaultGuard} stamps the calling device: the leak ledger's current device. @internal */
+export interface DeviceStamp {
+  readonly ledger: { device: string | undefined };
+  readonly device: string;
 }

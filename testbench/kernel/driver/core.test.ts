@@ -115,6 +115,27 @@ describe("binding", () => {
     expect(b.tb.reports("leak")).toHaveLength(2);
   });
 
+  it("with two devices bound to one driver, unbinding one reports only that device's leaks", async () => {
+    // Each device leaks one buffer of its own size: 64 bytes for 01.0, 128 for 02.0.
+    const drv = driver("leaky2", (k: Kernel, pdev: PciDev) => (k.kmalloc(pdev.name.endsWith("01.0") ? 64 : 128, GFP_KERNEL) ? 0 : -EIO));
+    const b = await bootDrivers({ devices: [new CoreDev(), new CoreDev()], drivers: [drv] });
+    expect(await b.dc.bind()).toBe(0);
+    expect(b.dc.boundDevices()).toHaveLength(2);
+    await b.dc.unbind("0000:00:01.0");
+    let leaks = b.tb.reports("leak");
+    expect(leaks.map((r) => r.title)).toEqual(["vdtb: driver leaky2 leaked 1 resource at unbind of 0000:00:01.0 (kmemleak: 1 new suspected memory leak)"]);
+    expect(leaks[0]!.text).toMatch(/\(size 64\):/);
+    expect(leaks[0]!.device).toBe("0000:00:01.0");
+    // Not reclaimed while the driver still has a device: it may be state the driver shares.
+    expect(b.tb.core.ledger.outstanding("leaky2").map((e) => e.device)).toEqual(["0000:00:01.0", "0000:00:02.0"]);
+    await b.dc.unbind("0000:00:02.0");
+    leaks = b.tb.reports("leak");
+    expect(leaks.map((r) => r.title)).toEqual([leaks[0]!.title, "vdtb: driver leaky2 leaked 1 resource at unbind of 0000:00:02.0 (kmemleak: 1 new suspected memory leak)"]);
+    expect(leaks[1]!.text).toMatch(/\(size 128\):/);
+    expect(leaks[1]!.text).not.toMatch(/\(size 64\):/);
+    expect(b.tb.core.ledger.outstanding("leaky2")).toEqual([]);
+  });
+
   it("can bind and unbind repeatedly without leaving anything", async () => {
     let probes = 0;
     const drv = driver(

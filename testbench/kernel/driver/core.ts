@@ -41,6 +41,8 @@ export class DriverCore implements KernelApiPart {
   private readonly drvdata = new WeakMap<Device, unknown>();
   /** Facades by owner key, so devm_* allocations go through the owner's own kmalloc. */
   private readonly facades = new Map<string, Kernel>();
+  /** Per driver: ledger ids already reported at the unbind of one of its devices, not yet reclaimed. */
+  private readonly reportedLeaks = new Map<string, Set<number>>();
 
   constructor(
     @inject(KERNEL_CORE) private readonly core: KernelCore,
@@ -201,17 +203,33 @@ export class DriverCore implements KernelApiPart {
     }
   }
 
-  /** After remove or a failed probe: leak check, reclaim, forget drvdata and the binding. */
+  /**
+   * After remove or a failed probe: leak check, reclaim, forget drvdata and the binding. While the
+   * driver still has other devices bound, only what this device's own kernel calls acquired is
+   * reported, and nothing is reclaimed yet (it may be state the driver shares between its
+   * devices); the driver's last unbind reports the rest and reclaims everything.
+   */
   private finish(b: Binding): void {
     this.bindings.delete(b.device);
     this.drvdata.delete(b.device.dev);
     this.facades.delete(this.ownerKey(b.owner));
     this.reclaimers.deviceUnbound(b.device.name, b.driver.name);
-    const stillBound = [...this.bindings.values()].some((o) => o.driver.name === b.driver.name);
-    if (stillBound) return; // leaks are attributed per driver: checked when its last device goes
-    const left = this.core.ledger.outstanding(b.driver.name);
+    const driver = b.driver.name;
+    const left = this.core.ledger.outstanding(driver);
+    let reported = this.reportedLeaks.get(driver);
+    const stillBound = [...this.bindings.values()].some((o) => o.driver.name === driver);
+    if (stillBound) {
+      const mine = left.filter((e) => e.device === b.device.name && !reported?.has(e.id));
+      if (mine.length === 0) return;
+      if (!reported) this.reportedLeaks.set(driver, (reported = new Set()));
+      for (const e of mine) reported.add(e.id);
+      if (this.core.detectors.leakLedger) this.core.report(leakReport(driver, b.device.name, mine));
+      return;
+    }
+    this.reportedLeaks.delete(driver);
     if (left.length === 0) return;
-    if (this.core.detectors.leakLedger) this.core.report(leakReport(b.driver.name, b.device.name, left));
+    const fresh = reported ? left.filter((e) => !reported.has(e.id)) : left;
+    if (fresh.length > 0 && this.core.detectors.leakLedger) this.core.report(leakReport(driver, b.device.name, fresh));
     for (const e of left) {
       this.reclaimers.reclaim(e);
       this.core.ledger.remove(e.id);
