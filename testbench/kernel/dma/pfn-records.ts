@@ -29,6 +29,8 @@ export class PfnRecords<T extends PfnRecord> {
   private readonly freeSlots: number[] = [];
   private readonly slotOf = new Map<T, number>();
   private gen = 0;
+  /** The pfns {@link PfnRecords.collect} found (reused, grown on demand). */
+  private pfns = new Float64Array(64);
 
   /** Records holding page `pfn` (undefined when none). */
   get(pfn: number): readonly T[] | undefined {
@@ -50,27 +52,32 @@ export class PfnRecords<T extends PfnRecord> {
       this.solos[slot] = Object.freeze([r]);
       this.slotOf.set(r, slot);
     }
-    const s = slot;
-    this.forEachPfn(r, (pfn) => {
-      // forEachPfn created the table.
+    // Plain loops over the collected pfns: a closure per call would make every per-page call
+    // site polymorphic.
+    const count = this.collect(r);
+    const pfns = this.pfns;
+    for (let k = 0; k < count; k++) {
+      const pfn = pfns[k]!;
       const w = this.words.table(pfn)!;
       const i = PfnWords.at(pfn);
       const n = w[i + Word.Records]!;
       w[i + Word.Records] = n + 1;
-      if (n === 0) w[i + Word.Solo] = s + 1;
+      if (n === 0) w[i + Word.Solo] = slot + 1;
       else if (n === 1) this.multi.set(pfn, [this.items[w[i + Word.Solo]! - 1]!, r]);
       else this.multi.get(pfn)!.push(r);
       each(pfn);
-    });
+    }
   }
 
   /** Drop every page of `r`, calling `each(pfn)` per page (each once). */
   remove(r: T, each: (pfn: number) => void): void {
     const slot = this.slotOf.get(r);
-    this.forEachPfn(r, (pfn) => {
-      if (slot !== undefined) this.drop(pfn, r, slot);
-      each(pfn);
-    });
+    const count = this.collect(r);
+    const pfns = this.pfns;
+    for (let k = 0; k < count; k++) {
+      if (slot !== undefined) this.drop(pfns[k]!, r, slot);
+      each(pfns[k]!);
+    }
     if (slot !== undefined) {
       this.slotOf.delete(r);
       this.items[slot] = undefined;
@@ -103,8 +110,19 @@ export class PfnRecords<T extends PfnRecord> {
     }
   }
 
-  /** Call `fn` for each pfn of `r`'s CPU buffer, each once, in first-seen order (tables made on the way). */
+  /** Call `fn` for each pfn of `r`'s CPU buffer, each once, in first-seen order. */
   forEachPfn(r: T, fn: (pfn: number) => void): void {
+    const count = this.collect(r);
+    const pfns = this.pfns;
+    for (let k = 0; k < count; k++) fn(pfns[k]!);
+  }
+
+  /**
+   * The distinct pfns of `r`'s CPU buffer into {@link PfnRecords.pfns}, in first-seen order, their
+   * tables made on the way; returns how many. The callers' callbacks never collect again while
+   * they run, so the buffer is shared.
+   */
+  private collect(r: T): number {
     const c = r.cpuRanges;
     // One piece covers distinct pages; several may share pages (stamped to visit each once).
     const several = c.length > 2;
@@ -116,6 +134,7 @@ export class PfnRecords<T extends PfnRecord> {
       }
       gen = ++this.gen;
     }
+    let count = 0;
     for (let k = 0; k < c.length; k += 2) {
       const first = Math.floor(c[k]! / PAGE);
       const last = Math.floor((c[k]! + Math.max(c[k + 1]!, 1) - 1) / PAGE);
@@ -126,8 +145,14 @@ export class PfnRecords<T extends PfnRecord> {
           if (w[i] === gen) continue;
           w[i] = gen;
         }
-        fn(p);
+        if (count === this.pfns.length) {
+          const grown = new Float64Array(2 * count);
+          grown.set(this.pfns);
+          this.pfns = grown;
+        }
+        this.pfns[count++] = p;
       }
     }
+    return count;
   }
 }
