@@ -301,17 +301,34 @@ export class MemoryManager {
   }
 
   pageGet(pfn: number): void {
-    const idx = this.db.indexOf(this.headPfn(pfn));
-    if (idx >= 0) this.db.refcount[idx]!++;
+    const db = this.db;
+    const i = db.indexOf(pfn);
+    if (i < 0) return;
+    // A head page (every order-0 user page) is its own index: the refcount's address does not
+    // wait for the head offset, so the two cache misses of a scattered page overlap.
+    const off = db.headOff[i]!;
+    if (off === 0) db.refcount[i]!++;
+    else this.refcountAdd(pfn - off, 1);
   }
 
   /** Drop a reference; frees the allocation at zero. Returns the new count. */
   pagePut(pfn: number): number {
-    const head = this.headPfn(pfn);
+    const db = this.db;
+    const i = db.indexOf(pfn);
+    if (i < 0) return 0;
+    const off = db.headOff[i]!;
+    if (off !== 0) return this.refcountAdd(pfn - off, -1);
+    const c = --db.refcount[i]!;
+    if (c === 0) this.freeBlock(pfn, db.order[i]!);
+    return c;
+  }
+
+  /** Add `delta` to the refcount of head page `head`, freeing at zero; the new count (0 outside). */
+  private refcountAdd(head: number, delta: number): number {
     const idx = this.db.indexOf(head);
     if (idx < 0) return 0;
-    const c = --this.db.refcount[idx]!;
-    if (c === 0) this.freeBlock(head, this.db.order[idx]!);
+    const c = (this.db.refcount[idx]! += delta);
+    if (c === 0 && delta < 0) this.freeBlock(head, this.db.order[idx]!);
     return c;
   }
 
