@@ -117,6 +117,7 @@ export class DeviceMemoryPort {
   writePages(pas: Float64Array, src: Uint8Array, requester: number): DmaStatus {
     const len = src.length;
     const ram = this.ram;
+    const views = this.pageViews(src.buffer);
     let lo = 0;
     let hi = 0; // the RAM region last found, as [lo, hi)
     let done = 0;
@@ -125,7 +126,8 @@ export class DeviceMemoryPort {
       const pfn = Math.floor(pa / PAGE);
       const off = pa - pfn * PAGE;
       const n = Math.min(PAGE - off, len - done);
-      const part = src.subarray(done, done + n);
+      const at = src.byteOffset + done;
+      const part = views !== undefined && n === PAGE && at % PAGE === 0 ? (views[at / PAGE] ??= new Uint8Array(src.buffer, at, PAGE)) : src.subarray(done, done + n);
       if (!(pa >= lo && pa + n <= hi)) {
         const r = this.bus.lookup(pa);
         if (r !== undefined && r.kind === RegionKind.Ram && pa + n <= r.end) {
@@ -154,6 +156,7 @@ export class DeviceMemoryPort {
   readPages(pas: Float64Array, dst: Uint8Array, requester: number): DmaStatus {
     const len = dst.length;
     const ram = this.ram;
+    const views = this.pageViews(dst.buffer);
     let lo = 0;
     let hi = 0;
     let done = 0;
@@ -162,7 +165,8 @@ export class DeviceMemoryPort {
       const pfn = Math.floor(pa / PAGE);
       const off = pa - pfn * PAGE;
       const n = Math.min(PAGE - off, len - done);
-      const part = dst.subarray(done, done + n);
+      const at = dst.byteOffset + done;
+      const part = views !== undefined && n === PAGE && at % PAGE === 0 ? (views[at / PAGE] ??= new Uint8Array(dst.buffer, at, PAGE)) : dst.subarray(done, done + n);
       if (!(pa >= lo && pa + n <= hi)) {
         const r = this.bus.lookup(pa);
         if (r !== undefined && r.kind === RegionKind.Ram && pa + n <= r.end) {
@@ -187,6 +191,24 @@ export class DeviceMemoryPort {
     }
     return DmaStatus.Ok;
   }
+
+  /**
+   * The 4 KiB views of a source buffer by page, made on first use and kept with the buffer: a
+   * device's memory streams through here page by page, and a fresh subarray per page is 16k
+   * short-lived objects per 64 MiB. Undefined for buffers past 256 MiB (the list stays a dense
+   * array).
+   */
+  private pageViews(buffer: ArrayBufferLike): (Uint8Array | undefined)[] | undefined {
+    let views = this.views.get(buffer);
+    if (views === undefined) {
+      const pages = Math.floor(buffer.byteLength / PAGE);
+      if (pages > 65536) return undefined;
+      this.views.set(buffer, (views = new Array<Uint8Array | undefined>(pages)));
+    }
+    return views;
+  }
+  /** Page views by source buffer (see {@link DeviceMemoryPort.pageViews}). */
+  private readonly views = new WeakMap<ArrayBufferLike, (Uint8Array | undefined)[]>();
 
   /** Every byte of the range must be RAM or device memory; otherwise log and abort. */
   private valid(pa: number, len: number, write: boolean, requester: number): boolean {
