@@ -96,7 +96,7 @@ export function withFaultGuard(k: Kernel, convert: (e: unknown) => unknown, stam
     const d = Object.getOwnPropertyDescriptor(out, key)!;
     if (typeof d.value !== "function") continue;
     const fn = d.value as (...a: unknown[]) => unknown;
-    d.value = stamp
+    d.value = stamp && !ACQUIRES_NOTHING.has(key)
       ? function guardedStamped(this: unknown, ...args: unknown[]): unknown {
           // What this device's call acquires is its own, for the leak check at its unbind.
           const ledger = stamp.ledger;
@@ -125,6 +125,16 @@ export function withFaultGuard(k: Kernel, convert: (e: unknown) => unknown, stam
   }
   return k;
 }
+
+/**
+ * Register accessors: they take nothing a leak check could find, and they are the hottest calls a
+ * driver makes, so they skip the device stamp (not the fault guard).
+ */
+const ACQUIRES_NOTHING: ReadonlySet<string> = new Set(
+  ["b", "w", "l", "q"].flatMap((s) => [`read${s}`, `write${s}`, `read${s}_relaxed`, `write${s}_relaxed`])
+    .concat(["8", "16", "32"].flatMap((n) => [`ioread${n}`, `iowrite${n}`]))
+    .concat(["b", "w", "l"].flatMap((s) => [`in${s}`, `out${s}`])),
+);
 
 /** Where {@link withFaultGuard} stamps the calling device: the leak ledger's current device. @internal */
 export interface DeviceStamp {
