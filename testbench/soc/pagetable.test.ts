@@ -106,6 +106,26 @@ describe("page tables, x86_64 (4 levels, 48-bit canonical)", () => {
     expect(() => mmu.map(root, 2 ** 47 - 0x1000, 0, 0x2000, 0, alloc)).toThrow(/outside/);
     expect(() => mmu.map(root, 0x1000, 0, 0x1000, 0, () => 0xf0000000)).toThrow(/not a page of RAM/);
   });
+
+  it("treats a corrupted table entry pointing outside RAM as a kernel fault in every editor", async () => {
+    const { mmu, root, alloc } = await setup();
+    const ram = tb!.soc.ram;
+    mmu.map(root, 0x400000, 0x300000, 0x1000, PteFlag.Write, alloc);
+    ram.write32(root, 0xfffff067); // level-0 entry for va 0: present, frame far beyond RAM
+    ram.write32(root + 4, 0x000fffff);
+    const fault = (f: () => unknown): unknown => {
+      try {
+        f();
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    };
+    for (const edit of [() => mmu.unmap(root, 0x400000, 0x1000), () => mmu.protect(root, 0x400000, 0x1000, 0), () => mmu.map(root, 0x401000, 0x301000, 0x1000, PteFlag.Write, alloc)]) {
+      expect(fault(edit)).toMatchObject({ cause: FaultCause.NotPresent, user: false });
+    }
+    expect(mmu.walk(root, 0x400000, Access.Read, false)).toEqual({ fault: FaultCause.NotPresent }); // the hardware walk agrees
+  });
 });
 
 describe("page tables, 32-bit profiles (3 levels 2/9/9)", () => {

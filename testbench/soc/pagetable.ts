@@ -407,6 +407,8 @@ export class PageTable {
           continue outer;
         }
         table = ((lo >>> 12) + (hi & 0xfffff) * 1048576) * PAGE;
+        // A corrupted entry pointing outside RAM: as in entryAt, a kernel fault, not a host error.
+        if (!this.ram.contains(table, PAGE)) throw new PageFault(v, Access.Write, false, FaultCause.NotPresent);
       }
     }
   }

@@ -3,6 +3,7 @@ import { __GFP_NOWARN, GFP_ATOMIC, GFP_DMA, GFP_DMA32, GFP_HIGHUSER, GFP_KERNEL 
 import type { KernelVA, PhysAddr } from "../../../sdk/address.js";
 import { renderBuddyinfo } from "../procfs/buddyinfo.js";
 import { MAX_ORDER } from "./buddy.js";
+import { MemType } from "../../soc/pagetable.js";
 import { hexAddr, POISON_PA, x86_32Layout, x86_64Layout, arm32Layout } from "./layout.js";
 import { bootMm } from "./test-helpers.js";
 
@@ -104,6 +105,20 @@ describe("buddy allocator", () => {
     expect(k.kmalloc(64, GFP_KERNEL | __GFP_NOWARN)).toBeNull();
     expect(k.vmalloc(8192)).toBeNull();
     expect(k.alloc_pages(GFP_KERNEL, MAX_ORDER + 1)).toBeNull();
+  });
+
+  it("vmalloc and ioremap return NULL when no page is left for a page table, giving back what they took", async () => {
+    const { k, core, mm } = await bootMm("pc", { ram: [{ base: 0, size: 64 * MiB }] });
+    const held = [];
+    for (let p = k.alloc_page(GFP_KERNEL | __GFP_NOWARN); p !== null; p = k.alloc_page(GFP_KERNEL | __GFP_NOWARN)) held.push(p);
+    // Exactly 600 free pages: vmalloc gets its data pages, then the tables for 600 pages need more.
+    for (const p of held.splice(held.length - 600)) k.__free_page(p);
+    expect(k.vmalloc(600 * 4096)).toBeNull();
+    expect(core.dmesg.grep(/vmalloc error: size 2457600, failed to map pages/)).toHaveLength(1);
+    let back = 0;
+    for (let p = k.alloc_page(GFP_KERNEL | __GFP_NOWARN); p !== null; p = k.alloc_page(GFP_KERNEL | __GFP_NOWARN)) held.push(p), back++;
+    expect(back).toBe(600); // the data pages came back
+    expect(mm.vm.mapPhys(0xc0000000, 4 * MiB, MemType.Uncached)).toBeNull(); // ioremap: two tables, none left
   });
 });
 

@@ -42,6 +42,7 @@ import { MAX_ORDER, PageDb, PageKind, Zone, ZoneId } from "./buddy.js";
 import { gfpString, gfpZone } from "./gfp.js";
 import { Kasan } from "./kasan.js";
 import { hexAddr, layoutOf } from "./layout.js";
+import { PageTableOom } from "./page-table-oom.js";
 import type { MemLayout } from "./layout.js";
 import { SlabAllocator } from "./slab.js";
 import { VmallocSpace } from "./vmalloc.js";
@@ -158,7 +159,7 @@ export class MemoryManager {
       pa = this.memblockAlloc(PAGE);
     } else {
       const pfn = this.allocBlock(__GFP_NOWARN, 0, PageKind.PageTable, ZoneId.Normal);
-      if (pfn < 0) throw new RangeError("out of memory for a kernel page table");
+      if (pfn < 0) throw new PageTableOom();
       pa = pfn * PAGE;
     }
     // The walker reads RAM directly: drop stale cache lines before zeroing.

@@ -10,6 +10,7 @@ import { MemType, PteFlag } from "../../soc/pagetable.js";
 import type { CallSite } from "../stack.js";
 import { PageKind } from "./buddy.js";
 import type { MemoryManager } from "./mm.js";
+import { PageTableOom } from "./page-table-oom.js";
 
 const PAGE = 4096;
 /** Managed part of the vmalloc area on 64-bit (its shadow table is one entry per page). */
@@ -140,8 +141,14 @@ export class VmallocSpace {
       pfns.push(pfn);
     }
     const va = this.start + first * PAGE;
-    for (let i = 0; i < n; i++) mm.mmu.map(mm.kernelRoot, va + i * PAGE, pfns[i]! * PAGE, PAGE, PteFlag.Write | PteFlag.Global | PteFlag.Nx, mm.allocTablePage);
-    mm.tlb.flushRange(va, (n + 1) * PAGE);
+    const mapped = this.mapOrUndo(first, n, () => {
+      for (let i = 0; i < n; i++) mm.mmu.map(mm.kernelRoot, va + i * PAGE, pfns[i]! * PAGE, PAGE, PteFlag.Write | PteFlag.Global | PteFlag.Nx, mm.allocTablePage);
+    });
+    if (!mapped) {
+      for (const p of pfns) mm.freeBlock(p, 0);
+      mm.core.dmesg.log("warn", `vmalloc error: size ${n * PAGE}, failed to map pages`);
+      return null;
+    }
     return this.newArea(first, n, size, "vmalloc", pfns, "vmalloc");
   }
 
@@ -153,8 +160,10 @@ export class VmallocSpace {
     if (first < 0) return null;
     const va = this.start + first * PAGE;
     const flags = PteFlag.Write | PteFlag.Global | PteFlag.Nx | mtFlag(memType);
-    for (let i = 0; i < n; i++) this.mm.mmu.map(this.mm.kernelRoot, va + i * PAGE, pfns[i]! * PAGE, PAGE, flags, this.mm.allocTablePage);
-    this.mm.tlb.flushRange(va, (n + 1) * PAGE);
+    const mapped = this.mapOrUndo(first, n, () => {
+      for (let i = 0; i < n; i++) this.mm.mmu.map(this.mm.kernelRoot, va + i * PAGE, pfns[i]! * PAGE, PAGE, flags, this.mm.allocTablePage);
+    });
+    if (!mapped) return null;
     this.newArea(first, n, n * PAGE, "vmap", [...pfns], label);
     return va;
   }
@@ -168,10 +177,31 @@ export class VmallocSpace {
     const first = this.reserve(n);
     if (first < 0) return null;
     const va = this.start + first * PAGE;
-    this.mm.mmu.map(this.mm.kernelRoot, va, base, n * PAGE, PteFlag.Write | PteFlag.Global | PteFlag.Nx | mtFlag(memType), this.mm.allocTablePage);
-    this.mm.tlb.flushRange(va, (n + 1) * PAGE);
+    const mapped = this.mapOrUndo(first, n, () => {
+      this.mm.mmu.map(this.mm.kernelRoot, va, base, n * PAGE, PteFlag.Write | PteFlag.Global | PteFlag.Nx | mtFlag(memType), this.mm.allocTablePage);
+    });
+    if (!mapped) return null;
     this.newArea(first, n, size, "ioremap", [base / PAGE], label);
     return va + off;
+  }
+
+  /**
+   * Run `map` over the `n` reserved pages from slot `first`, then flush them. When a page table
+   * cannot be allocated, unmap what was mapped and give the slots back: false.
+   */
+  private mapOrUndo(first: number, n: number, map: () => void): boolean {
+    const va = this.start + first * PAGE;
+    try {
+      map();
+    } catch (e) {
+      if (!(e instanceof PageTableOom)) throw e;
+      this.mm.mmu.unmap(this.mm.kernelRoot, va, n * PAGE);
+      this.mm.tlb.flushRange(va, (n + 1) * PAGE);
+      this.release(first, n);
+      return false;
+    }
+    this.mm.tlb.flushRange(va, (n + 1) * PAGE);
+    return true;
   }
 
   /** The live area containing `va` (guard page included), or the freed one last there. */
