@@ -44,6 +44,18 @@ describe("kernel facade regressions from the fuzz", () => {
     await tb.dispose();
   });
 
+  it("kmem_cache_free with a NULL cache is a NULL-pointer oops, and the object stays allocated", async () => {
+    const { tb, k } = await rig();
+    const cache = k.kmem_cache_create("fuzz", 64, 0, 0, null)!;
+    const obj = k.kmem_cache_alloc(cache, GFP_KERNEL)!;
+    expect(() => k.kmem_cache_free(undefined as never, obj)).toThrow(KernelOops);
+    expect(tb.reports("oops").map((r) => r.title)).toEqual([NULL_DEREF_TITLE]);
+    k.kmem_cache_free(cache, obj); // still a live object of its cache
+    k.kmem_cache_destroy(cache);
+    expect(tb.reports("oops")).toHaveLength(1);
+    await tb.dispose();
+  });
+
   it("an endless busy-wait (ndelay(Infinity), mdelay(1e9)) is a soft-lockup oops, not a hang", async () => {
     const { tb, k } = await rig();
     const before = tb.core.now();

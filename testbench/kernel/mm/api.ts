@@ -522,6 +522,8 @@ export class MmApi implements KernelApiPart {
 
   kmemCacheFree(o: Owner, c: KmemCacheImpl, p: number): void {
     if (p === null || p === 0) return;
+    // cache_from_obj reads the cache's flags before looking at the object.
+    if (isNull(c)) throw nullDeref(this.core, "kmem_cache_free", "struct kmem_cache", c, this.core.site(), o.driver);
     this.freeAny(o, p, c, "kmem_cache_free");
   }
 
