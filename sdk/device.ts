@@ -273,7 +273,9 @@ export interface DeviceContext {
 /**
  * A virtual device model (a plugin). Lifecycle: constructed with its options (cannot fail),
  * `describe()` once when plugged, `attach(ctx)` once the testbench has wired its regions, `reset()`
- * at bus reset, `detach()` at surprise removal or teardown.
+ * at bus reset, `detach()` at teardown. A surprise removal does not detach the model: it keeps
+ * running, but it no longer answers (register reads return all ones, writes are dropped) and
+ * its DMA, interrupts and ISA DMA requests reach nothing.
  * @public
  */
 export interface VirtualDevice {
