@@ -24,6 +24,28 @@ describe("InterruptController", () => {
     expect(irq.counts[5]).toBe(1);
   });
 
+  it("delivers lines raised between and during MSI-only dispatches, and level lines held in service", () => {
+    const { clock, irq, got } = setup();
+    irq.msi(0xfee00000, 0x51);
+    clock.runUntil(10);
+    irq.configure(3, "level", 0x43);
+    irq.raise(3);
+    irq.msi(0xfee00000, 0x52);
+    clock.runUntil(20);
+    expect(got.map((g) => g[0])).toEqual([0x51, 0x43, 0x52]);
+    // A handler raising a line during an MSI delivery: delivered on the next dispatch.
+    irq.configure(7, "edge", 0x47);
+    irq.setDeliver((vector, line) => {
+      got.push([vector, line, clock.now]);
+      if (vector === 0x53) irq.pulse(7);
+    });
+    irq.msi(0xfee00000, 0x53);
+    clock.runUntil(30);
+    irq.eoi(3);
+    clock.runUntil(40);
+    expect(got.map((g) => g[0])).toEqual([0x51, 0x43, 0x52, 0x53, 0x47, 0x43]);
+  });
+
   it("level lines stay in service until EOI and re-deliver while asserted", () => {
     const { clock, irq, got } = setup();
     irq.configure(9, "level", 0x41);

@@ -45,6 +45,11 @@ export class InterruptController {
   private deliver: DeliverFn | null = null;
   private localOn = true;
   private scheduled = false;
+  /**
+   * False when no line has been raised or forced since a dispatch found every line idle: then
+   * dispatch skips the scan of all lines (MSI-only traffic).
+   */
+  private linesLive = false;
 
   constructor(
     @inject(CLOCK) private readonly clock: Clock,
@@ -80,6 +85,7 @@ export class InterruptController {
     }
     if (this.asserted[line] === 0) this.trace.record(TraceKind.Irq, line, 0, 1, source, "raise");
     this.asserted[line] = 1;
+    this.linesLive = true;
     this.kick();
   }
 
@@ -104,6 +110,7 @@ export class InterruptController {
   injectSpurious(line: number, source = SOURCE_CPU): void {
     this.check(line);
     this.forced[line] = 1;
+    this.linesLive = true;
     this.trace.record(TraceKind.Irq, line, 0, 1, source, "spurious");
     this.kick();
   }
@@ -191,8 +198,22 @@ export class InterruptController {
 
   private dispatch(): void {
     this.scheduled = false;
+    if (this.linesLive) this.dispatchLines();
+    if (!this.localOn || this.deliver === null) return;
+    while (this.msiQueue.length > 0 && this.localOn && this.deliver !== null) {
+      const v = this.msiQueue.shift()!;
+      this.msiCount++;
+      this.trace.record(TraceKind.Irq, -1, 0, v, SOURCE_CPU, "deliver-msi");
+      this.deliver(v, -1);
+    }
+  }
+
+  /** Deliver every deliverable line, in line order; notes whether any line is still live. */
+  private dispatchLines(): void {
+    let live = false;
     for (let line = 0; line < IRQ_LINES; line++) {
       if (!this.localOn || this.deliver === null) return;
+      if (this.asserted[line] !== 0 || this.latched[line] !== 0 || this.forced[line] !== 0) live = true;
       if (!this.deliverable(line)) continue;
       this.forced[line] = 0;
       if (this.edge[line] !== 0) this.latched[line] = 0;
@@ -201,12 +222,8 @@ export class InterruptController {
       this.trace.record(TraceKind.Irq, line, 0, this.vector[line]!, SOURCE_CPU, "deliver");
       this.deliver(this.vector[line]!, line);
     }
-    while (this.msiQueue.length > 0 && this.localOn && this.deliver !== null) {
-      const v = this.msiQueue.shift()!;
-      this.msiCount++;
-      this.trace.record(TraceKind.Irq, -1, 0, v, SOURCE_CPU, "deliver-msi");
-      this.deliver(v, -1);
-    }
+    // Any line delivered was live, so a line a handler raises during the scan is scanned again.
+    this.linesLive = live;
   }
 
   private check(line: number): void {
