@@ -205,8 +205,21 @@ export class DmaDebug {
     sgCallEnts?: number;
     isMappingError?: boolean;
   }): { entry?: DmaDebugEntry; errors: DmaDebugError[] } {
-    const errors: DmaDebugError[] = [];
     const entry = this.find(ref.dev.name, ref.devAddr, ref.type);
+    // The common case, a matching unmap, stays small: the checks that word errors run apart.
+    if (entry !== undefined && unmapMatches(entry, ref)) {
+      this.drop(entry);
+      return { entry, errors: [] };
+    }
+    return this.unmapErrors(ref, entry);
+  }
+
+  /** check_unmap's findings for an unmap that does not match its entry (or has none). */
+  private unmapErrors(
+    ref: { dev: DmaDevRef; devAddr: number; size: number; type: DmaMapType; dir: number; cpuAddr?: number; sgCallEnts?: number; isMappingError?: boolean },
+    entry: DmaDebugEntry | undefined,
+  ): { entry?: DmaDebugEntry; errors: DmaDebugError[] } {
+    const errors: DmaDebugError[] = [];
     if (!entry) {
       if (ref.isMappingError) {
         errors.push(this.error(ref.dev, "device driver tries to free an invalid DMA memory address"));
@@ -319,6 +332,18 @@ export class DmaDebug {
     this.errors.push(err);
     return err;
   }
+}
+
+/** True when an unmap matches its entry in everything check_unmap looks at. */
+function unmapMatches(entry: DmaDebugEntry, ref: { size: number; type: DmaMapType; dir: number; cpuAddr?: number; sgCallEnts?: number }): boolean {
+  return (
+    entry.size === ref.size &&
+    entry.type === ref.type &&
+    !(entry.type === "coherent" && ref.cpuAddr !== undefined && entry.cpuAddr !== undefined && entry.cpuAddr !== ref.cpuAddr) &&
+    !(ref.type === "scatter-gather" && entry.sgCallEnts !== undefined && ref.sgCallEnts !== undefined && entry.sgCallEnts !== ref.sgCallEnts) &&
+    entry.dir === ref.dir &&
+    entry.mapErrCheck !== MapErrCheck.NOT_CHECKED
+  );
 }
 
 function addrHex(n: number): string {
