@@ -604,6 +604,13 @@ export class DmaApi implements KernelApiPart {
       st.generation++;
       return count;
     }
+    this.trackSg(owner, dev, st, sgl, nents, count, dir, site);
+    st.generation++;
+    return count;
+  }
+
+  /** DMA-API debug entries and detector records for the `count` segments just mapped. */
+  private trackSg(owner: Owner, dev: Device, st: DeviceDmaState, sgl: Scatterlist[], nents: number, count: number, dir: number, site: CallSite): void {
     const group = this.tracker.newSgGroup();
     const ref = this.devRef(owner, dev);
     let entry = 0;
@@ -644,8 +651,6 @@ export class DmaApi implements KernelApiPart {
         site,
       );
     }
-    st.generation++;
-    return count;
   }
 
   /** dma-direct / swiotlb: one bus address per entry, never merged; all or nothing. */
@@ -739,15 +744,7 @@ export class DmaApi implements KernelApiPart {
     // debug_dma_unmap_sg: walk the given nents, stopping at the mapped count (nothing to check
     // for a list mapped while DMA-API debug and the cross-check were off).
     const mapped = m ? (m.tracked ? m.count : 0) : nents;
-    for (let i = 0; i < Math.min(nents, mapped, sgl.length); i++) {
-      const s = sgl[i]!;
-      const { entry, errors } = this.tracker.unmap({ dev: ref, devAddr: s.dma_address, size: s.dma_length, type: "scatter-gather", dir, sgCallEnts: nents });
-      if (!reclaim) this.debugReport(errors, site);
-      if (entry) {
-        this.detectors.dirtyWhileOwned(entry as DmaRecord, "dma_unmap_sg", site);
-        this.detectors.streamingRemoved(entry as DmaRecord, site);
-      }
-    }
+    if (Math.min(nents, mapped, sgl.length) > 0) this.untrackSg(ref, sgl, nents, mapped, dir, site, reclaim);
     if (!m) return;
     st.generation++;
     if (this.iommu.enabled && !this.board.forceBounce) {
@@ -763,6 +760,19 @@ export class DmaApi implements KernelApiPart {
     this.core.ledger.remove(m.ledgerId);
     this.releasers.delete(m.ledgerId);
     this.sgMaps.delete(sgl);
+  }
+
+  /** debug_dma_unmap_sg over the given nents (at most the mapped count), and the detectors' records. */
+  private untrackSg(ref: DmaDevRef, sgl: Scatterlist[], nents: number, mapped: number, dir: number, site: CallSite, reclaim: boolean): void {
+    for (let i = 0; i < Math.min(nents, mapped, sgl.length); i++) {
+      const s = sgl[i]!;
+      const { entry, errors } = this.tracker.unmap({ dev: ref, devAddr: s.dma_address, size: s.dma_length, type: "scatter-gather", dir, sgCallEnts: nents });
+      if (!reclaim) this.debugReport(errors, site);
+      if (entry) {
+        this.detectors.dirtyWhileOwned(entry as DmaRecord, "dma_unmap_sg", site);
+        this.detectors.streamingRemoved(entry as DmaRecord, site);
+      }
+    }
   }
 
   syncSg(owner: Owner, dev: Device, sgl: Scatterlist[], nents: number, dir: number, toDevice: boolean, site: CallSite): void {
