@@ -76,6 +76,8 @@ export class DataCache {
   private readonly pageLines = new Int32Array(PAGE_BUCKETS);
   /** Lines per 4 KiB page (at least 1). */
   private readonly linesPerPage: number;
+  /** Lines {@link DataCache.linesIn} found (at most every line of the cache). */
+  private readonly found: Int32Array;
 
   constructor(@inject(BOARD) board: BoardConfig, @inject(TRACE) private readonly trace: TraceRing) {
     const g = board.dcache;
@@ -96,6 +98,7 @@ export class DataCache {
     this.backView = new Array<DataView | null>(n).fill(null);
     this.backOff = new Float64Array(n);
     this.linesPerPage = Math.max(1, SUMMARY_PAGE / g.lineSize);
+    this.found = new Int32Array(n);
   }
 
   /** Summary bucket of the page holding physical line `line`. */
@@ -215,24 +218,62 @@ export class DataCache {
   snoopRead(pa: number, dst: Uint8Array): void {
     if (!this.mayHold(pa, dst.length)) return;
     const ls = this.lineSize;
-    this.forRange(pa, dst.length, (i) => {
-      if (this.dirty[i] === 0) return;
+    const n = this.linesIn(pa, dst.length);
+    const found = this.found;
+    for (let k = 0; k < n; k++) {
+      const i = found[k]!;
+      if (this.dirty[i] === 0) continue;
       const lineBase = this.tag[i]! * ls;
       const from = Math.max(lineBase, pa), to = Math.min(lineBase + ls, pa + dst.length);
       const src = i * ls + (from - lineBase);
       dst.set(this.data.subarray(src, src + (to - from)), from - pa);
-    });
+    }
   }
 
   /** Coherent device write: update cached copies of `[pa, pa+src.length)` (dirty state kept). @internal */
   snoopWrite(pa: number, src: Uint8Array): void {
     if (!this.mayHold(pa, src.length)) return;
     const ls = this.lineSize;
-    this.forRange(pa, src.length, (i) => {
+    const n = this.linesIn(pa, src.length);
+    const found = this.found;
+    for (let k = 0; k < n; k++) {
+      const i = found[k]!;
       const lineBase = this.tag[i]! * ls;
       const from = Math.max(lineBase, pa), to = Math.min(lineBase + ls, pa + src.length);
       this.data.set(src.subarray(from - pa, to - pa), i * ls + (from - lineBase));
-    });
+    }
+  }
+
+  /**
+   * The valid lines overlapping `[pa, pa+len)` into {@link DataCache.found}, as
+   * {@link DataCache.forRange} visits them; returns how many. Snoops loop over the result: a
+   * closure per snoop made the visitor's call site polymorphic.
+   */
+  private linesIn(pa: number, len: number): number {
+    let n = 0;
+    const found = this.found;
+    if (len <= 0) return 0;
+    const first = Math.floor(pa / this.lineSize);
+    const last = Math.floor((pa + len - 1) / this.lineSize);
+    if (last - first + 1 > this.tag.length) {
+      for (let i = 0; i < this.tag.length; i++) {
+        const t = this.tag[i]!;
+        if (t >= first && t <= last) found[n++] = i;
+      }
+      return n;
+    }
+    const lpp = this.linesPerPage;
+    for (let line = first; line <= last; ) {
+      const pageEnd = Math.min(last, (Math.floor(line / lpp) + 1) * lpp - 1);
+      if (this.pageLines[this.bucketOf(line)] !== 0) {
+        for (let l = line; l <= pageEnd; l++) {
+          const i = this.peek(l);
+          if (i >= 0) found[n++] = i;
+        }
+      }
+      line = pageEnd + 1;
+    }
+    return n;
   }
 
   private writeBack(i: number): void {
