@@ -104,7 +104,7 @@ async function rawPageCopy(bytes: number, opts: SampleOptions): Promise<number> 
  */
 export async function dmaMetrics(reg: MetricRegistry, quick: boolean): Promise<void> {
   const bytes = 64 * MiB;
-  const opts: SampleOptions = quick ? { warmup: 1, samples: 3 } : { warmup: 2, samples: 7 };
+  const opts: SampleOptions = quick ? { warmup: 2, samples: 3 } : { warmup: 2, samples: 7 };
   reg.add("raw_page_copy_gbps", await rawPageCopy(bytes, { warmup: 3, samples: quick ? 7 : 21 }), "GB/s");
   {
     const r = await rig(bytes, true);
