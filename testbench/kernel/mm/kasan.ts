@@ -116,7 +116,8 @@ export class Kasan {
     if (va >= L.pageOffset && va < mm.linearEnd) {
       const db = mm.db;
       const delta = mm.ramStart - L.pageOffset;
-      const end = va + size;
+      // Past the linear map there is no shadow to check; the access itself faults there.
+      const end = Math.min(va + size, mm.linearEnd);
       let a = va;
       while (a < end) {
         const pa = a + delta;
