@@ -155,6 +155,15 @@ describe("Cpu", () => {
     expect(cpu.load32(0x100ffe)).toBe(0xeeeeeeee);
   });
 
+  it("floors a non-integer address, also where the access crosses a page (no endless byte split)", async () => {
+    const { cpu } = await setup();
+    cpu.store32(KVA + 0x1ffe, 0xa1b2c3d4);
+    expect(cpu.load32(KVA + 0x1ffe + 0.8)).toBe(0xa1b2c3d4);
+    expect(cpu.load16(KVA + 0x1fff + 0.5)).toBe(0xb2c3);
+    cpu.store16(KVA + 0x1fff + 0.25, 0x5566);
+    expect(cpu.load32(KVA + 0x1ffe)).toBe(0xa15566d4);
+  });
+
   it("rejects ASIDs outside 0..0xfffe", async () => {
     const { cpu, root } = await setup();
     expect(() => cpu.switchTo(root, 0x10000)).toThrow(RangeError);

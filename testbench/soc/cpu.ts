@@ -881,14 +881,20 @@ export class Cpu {
     return i;
   }
 
-  /** Byte-wise access for values crossing a page or a cache line (little-endian). */
-  private loadSlow(va: number, size: number): number {
+  /**
+   * Byte-wise access for values crossing a page or a cache line (little-endian). The address is
+   * floored, as every access path does with a non-integer one (a byte at 0xfff.5 would otherwise
+   * "cross" its page forever).
+   */
+  private loadSlow(address: number, size: number): number {
+    const va = Math.floor(address);
     let v = 0;
     for (let k = size - 1; k >= 0; k--) v = v * 256 + this.loadN(va + k, 1);
     return v;
   }
 
-  private storeSlow(va: number, size: number, value: number): void {
+  private storeSlow(address: number, size: number, value: number): void {
+    const va = Math.floor(address);
     // Translate every byte for write first, so a fault on the second page leaves memory untouched.
     for (let k = 0; k < size; k++) this.translate(va + k, Access.Write);
     let v = value;

@@ -405,6 +405,14 @@ describe("dma_pool", () => {
     b.k.dma_pool_destroy(pool);
     expect(b.core.reports("dma-api")[2]!.title).toMatch(/^drv 0000:00:03.0: dma_pool_destroy desc, [0-9a-f]+ busy$/);
   });
+
+  it("a pool created with a NULL device reports bad frees as dev_err(NULL) prints them", async () => {
+    const b = await bootDma("pc");
+    const pool = b.k.dma_pool_create("orphan", null as never, 64, 8, 0)!;
+    b.k.dma_pool_free(pool, 0 as never, 0x1f32fff8 as never);
+    expect(b.core.reports("dma-api").map((r) => r.title)).toEqual([expect.stringMatching(/^\(NULL device \*\): dma_pool_free orphan, 0+\/0x1f32fff8 \(bad dma\)$/)]);
+    b.k.dma_pool_destroy(pool);
+  });
 });
 
 describe("fault injection", () => {

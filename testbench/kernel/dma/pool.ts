@@ -12,6 +12,7 @@ import type { Device } from "../../../sdk/kernel/driver-core.js";
 import type { Owner } from "../facade.js";
 import { NO_SITE, siteFrames, type CallSite } from "../stack.js";
 import type { DmaApi } from "./dma-api.js";
+import { isNull } from "../oops.js";
 
 const PAGE = 4096;
 
@@ -163,7 +164,7 @@ export class DmaPools {
   }
 
   private findDev(chunk: Chunk): string {
-    for (const p of this.pools.values()) if (p.chunks.includes(chunk)) return p.dev.name;
+    for (const p of this.pools.values()) if (p.chunks.includes(chunk)) return isNull(p.dev) ? "" : p.dev.name;
     return "";
   }
 
@@ -177,7 +178,9 @@ export class DmaPools {
   }
 
   private err(pool: Pool, msg: string, site: CallSite): void {
-    const title = `${pool.owner.driver} ${pool.dev.name}: ${msg}`;
-    this.dma.core.report({ kind: "dma-api", title, driver: pool.owner.driver, device: pool.dev.name, stack: siteFrames(site) });
+    // dma_pool_create accepts a NULL device; dev_err then prints "(NULL device *)".
+    const dev = isNull(pool.dev) ? undefined : pool.dev.name;
+    const title = `${dev === undefined ? "(NULL device *)" : `${pool.owner.driver} ${dev}`}: ${msg}`;
+    this.dma.core.report({ kind: "dma-api", title, driver: pool.owner.driver, ...(dev === undefined ? {} : { device: dev }), stack: siteFrames(site) });
   }
 }
