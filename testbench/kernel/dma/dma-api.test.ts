@@ -411,6 +411,8 @@ describe("dma_pool", () => {
     const pool = b.k.dma_pool_create("orphan", null as never, 64, 8, 0)!;
     b.k.dma_pool_free(pool, 0 as never, 0x1f32fff8 as never);
     expect(b.core.reports("dma-api").map((r) => r.title)).toEqual([expect.stringMatching(/^\(NULL device \*\): dma_pool_free orphan, 0+\/0x1f32fff8 \(bad dma\)$/)]);
+    b.k.dma_pool_free(pool, 0 as never, undefined as never);
+    expect(b.core.reports("dma-api")[1]!.title).toMatch(/dma_pool_free orphan, 0+\/undefined \(bad dma\)$/);
     b.k.dma_pool_destroy(pool);
   });
 });

@@ -105,16 +105,16 @@ export class DmaPools {
     const hex = this.dma.mm.hex;
     const chunk = pool.chunks.find((c) => dma >= c.handle && dma < c.handle + pool.allocation);
     if (!chunk) {
-      this.err(pool, `dma_pool_free ${pool.name}, ${hex(cpu)}/0x${dma.toString(16)} (bad dma)`, site);
+      this.err(pool, `dma_pool_free ${pool.name}, ${hex(cpu)}/${dmaHex(dma)} (bad dma)`, site);
       return;
     }
     const off = dma - chunk.handle;
     if (cpu - chunk.cpu !== off) {
-      this.err(pool, `dma_pool_free ${pool.name}, ${hex(cpu)} (bad vaddr)/0x${dma.toString(16)}`, site);
+      this.err(pool, `dma_pool_free ${pool.name}, ${hex(cpu)} (bad vaddr)/${dmaHex(dma)}`, site);
       return;
     }
     if (chunk.free.includes(off)) {
-      this.err(pool, `dma_pool_free ${pool.name}, dma 0x${dma.toString(16)} already free`, site);
+      this.err(pool, `dma_pool_free ${pool.name}, dma ${dmaHex(dma)} already free`, site);
       return;
     }
     chunk.free.push(off);
@@ -183,4 +183,9 @@ export class DmaPools {
     const title = `${dev === undefined ? "(NULL device *)" : `${pool.owner.driver} ${dev}`}: ${msg}`;
     this.dma.core.report({ kind: "dma-api", title, driver: pool.owner.driver, ...(dev === undefined ? {} : { device: dev }), stack: siteFrames(site) });
   }
+}
+
+/** A DMA handle as dev_err's %pad prints it; whatever a driver passed when it is not a number. */
+function dmaHex(dma: unknown): string {
+  return typeof dma === "number" ? `0x${dma.toString(16)}` : String(dma);
 }
