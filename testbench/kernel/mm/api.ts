@@ -198,14 +198,20 @@ export class MmApi implements KernelApiPart {
   }
 
   /**
-   * The checks `k.mem` applies before a kernel access, for other kernel paths that touch kernel
-   * memory on a driver's behalf (copy_to_user/copy_from_user): KASAN, then the DMA CPU watch.
+   * KASAN's check of a whole kernel range that another kernel path (copy_to_user/copy_from_user)
+   * is about to touch on a driver's behalf, as `k.mem` checks its own accesses.
    */
-  checkKernelAccess(o: Owner, va: number, len: number, write: boolean): void {
-    if (len <= 0) return;
-    if (this.core.detectors.kasan) this.mm.kasan.checkAccess(va, len, write, o.driver);
+  kasanKernelAccess(o: Owner, va: number, len: number, write: boolean): void {
+    if (len > 0 && this.core.detectors.kasan) this.mm.kasan.checkAccess(va, len, write, o.driver);
+  }
+
+  /**
+   * The DMA CPU watch for the piece of such a range touched next: called per piece, just before
+   * it is accessed, so a huge length that faults early is not walked page by page.
+   */
+  watchKernelAccess(va: number, len: number, write: boolean): void {
     const w = this.dmaWatch;
-    if (w !== null && w.cpuWatchActive) w.cpuAccess(va, len, write);
+    if (len > 0 && w !== null && w.cpuWatchActive) w.cpuAccess(va, len, write);
   }
 
   /** A PageFault in kernel mode becomes an oops; anything else passes through. */

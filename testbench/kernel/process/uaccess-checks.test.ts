@@ -124,6 +124,28 @@ describe("uaccess kernel-side checks", () => {
     );
   });
 
+  it("a huge copy_to_user from a bad kernel address while a buffer is DMA-mapped oopses at once (the watch goes piece by piece)", async () => {
+    let dev!: PciDev;
+    await withMisc(
+      () => 0,
+      function wild_read(k) {
+        const buf = k.kzalloc(256, GFP_KERNEL)!;
+        const h = k.dma_map_single(dev, buf, 256, DMA_FROM_DEVICE); // some page is watched
+        try {
+          return k.copy_to_user(0xc02 as never, 0x10 as never, 0x7f00_0000_1ff6); // ~127 TiB from a user address
+        } finally {
+          k.dma_unmap_single(dev, h, 256, DMA_FROM_DEVICE);
+          k.kfree(buf);
+        }
+      },
+      async (tb, _k, d, io) => {
+        dev = d;
+        await io.read(32);
+        expect(tb.reports("oops").map((r) => r.title)).toEqual(["BUG: kernel NULL pointer dereference, address: 0000000000000010"]);
+      },
+    );
+  });
+
   it("correct code stays clean (copy in bounds, sync_for_cpu before copy_to_user)", async () => {
     let dev!: PciDev;
     await withMisc(

@@ -134,7 +134,7 @@ export class UserAccess implements KernelApiPart {
     if (n <= 0) return 0;
     const p = this.current(owner, toUser ? "copy_to_user" : "copy_from_user");
     if (!p || !this.accessOk(user, n)) return n;
-    this.kmem.checkKernelAccess(owner, kernel, n, !toUser);
+    this.kmem.kasanKernelAccess(owner, kernel, n, !toUser);
     const cpu = this.sys.cpu;
     const buf = this.chunk;
     return this.inMm(p, () => {
@@ -143,6 +143,7 @@ export class UserAccess implements KernelApiPart {
         const u = user + done;
         const len = Math.min(n - done, PAGE - (u % PAGE));
         const view = buf.subarray(0, len);
+        this.kmem.watchKernelAccess(kernel + done, len, !toUser);
         if (toUser) {
           this.kernelSide(owner, site, () => cpu.readBytes(kernel + done, view));
           if (!this.userSide(p, u, true, () => cpu.writeBytes(u, view))) return n - done;
