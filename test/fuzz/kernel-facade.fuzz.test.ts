@@ -35,7 +35,8 @@ import { KernelOops } from "../../testbench/kernel/oops.js";
 import { PROCESSES } from "../../testbench/kernel/tokens.js";
 
 const TOTAL_CALLS = Number(process.env.VDTB_FUZZ_CALLS ?? 10_000);
-const SEED = Number(process.env.VDTB_FUZZ_SEED ?? 0x0bad_a55);
+const DEFAULT_SEED = 0x0bad_a55;
+const SEED = Number(process.env.VDTB_FUZZ_SEED ?? DEFAULT_SEED);
 const CALLS_PER_RUN = 500;
 const RUNS = Math.max(1, Math.round(TOTAL_CALLS / CALLS_PER_RUN));
 const MAX_ARGS = 6;
@@ -642,7 +643,8 @@ describe("kernel facade under a misbehaving driver", () => {
           };
         },
       });
-    const [calls] = fc.sample(runArb, { seed: SEED, numRuns: 1 });
+    // The default seed, whatever VDTB_FUZZ_SEED says: its run is known to call ksize(NULL).
+    const [calls] = fc.sample(runArb, { seed: DEFAULT_SEED, numRuns: 1 });
     await execute(calls!, findings, broken);
     expect(formatFindings(findings).join("\n")).toContain("ksize: TypeError: Cannot read properties of null");
   });
