@@ -52,10 +52,9 @@ describe("LeakLedger storage", () => {
     const l = new LeakLedger();
     const id = l.add("irq", "drv", "irq 11", {}, 5);
     expect(Object.keys(l.get(id)!)).toEqual(["id", "kind", "owner", "device", "label", "site", "time"]);
-    l.device = "0000:00:01.0";
-    const id2 = l.add("pages", "drv", "p", {}, 6, 0x2000, 4096);
+    const id2 = l.add("pages", { driver: "drv", device: "0000:00:01.0" }, "p", {}, 6, 0x2000, 4096);
     expect(Object.keys(l.get(id2)!)).toEqual(["id", "kind", "owner", "device", "label", "site", "time", "address", "size"]);
-    // Stamped with the device whose call is running, when there is one.
+    // The device the acquirer names, when it names one.
     expect([l.get(id)!.device, l.get(id2)!.device]).toEqual([undefined, "0000:00:01.0"]);
   });
 });

@@ -28,16 +28,22 @@ export type ResourceKind =
   | "work"
   | "timer";
 
+/**
+ * Who acquires a resource: the driver and, for a call made through a device's kernel facade, the
+ * device (so the leak check at that device's unbind finds what is its own). @public
+ */
+export interface LedgerOwner {
+  readonly driver: string;
+  readonly device?: string;
+}
+
 /** One outstanding resource. @public */
 export interface LedgerEntry {
   readonly id: number;
   readonly kind: ResourceKind;
   /** Driver name that acquired it ("kernel" for the testbench itself). */
   readonly owner: string;
-  /**
-   * The device whose facade call acquired it, when known (undefined for acquisitions outside a
-   * device's kernel call, e.g. after an await inside one or a VMA made by the mmap syscall).
-   */
+  /** The device it was acquired for, when the acquirer named one (see {@link LedgerOwner}). */
   readonly device: string | undefined;
   /** What it is, e.g. `kmalloc-64 object at ffff888001234560 (40 bytes)`. */
   readonly label: string;
@@ -65,14 +71,13 @@ export class LeakLedger {
   private readonly old = new Map<number, LedgerEntry>();
   private nextId = 1;
   enabled = true;
-  /** The device whose facade call is running (set by the facade), stamped on each entry. */
-  device: string | undefined = undefined;
 
   /** Record an acquisition; returns the entry id (0 when the ledger is off). */
-  add(kind: ResourceKind, owner: string, label: string, site: CallSite, time: number, address?: number, size?: number): number {
+  add(kind: ResourceKind, acquirer: string | LedgerOwner, label: string, site: CallSite, time: number, address?: number, size?: number): number {
     if (!this.enabled) return 0;
     const id = this.nextId++;
-    const device = this.device;
+    const owner = typeof acquirer === "string" ? acquirer : acquirer.driver;
+    const device = typeof acquirer === "string" ? undefined : acquirer.device;
     if (address !== undefined && size !== undefined) {
       // The common shape as one literal (same properties, same order): no spread temporaries.
       this.slots.push({ id, kind, owner, device, label, site, time, address, size });

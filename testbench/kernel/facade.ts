@@ -87,7 +87,7 @@ export function asFastFacade(methods: Kernel): Kernel {
  * convert their own faults first; this only catches a path that missed it.
  * @internal
  */
-export function withFaultGuard(k: Kernel, convert: (e: unknown) => unknown, stamp?: DeviceStamp): Kernel {
+export function withFaultGuard(k: Kernel, convert: (e: unknown) => unknown): Kernel {
   const out = k as unknown as Record<string, unknown>;
   const rethrow = (e: unknown): never => {
     throw convert(e);
@@ -96,48 +96,16 @@ export function withFaultGuard(k: Kernel, convert: (e: unknown) => unknown, stam
     const d = Object.getOwnPropertyDescriptor(out, key)!;
     if (typeof d.value !== "function") continue;
     const fn = d.value as (...a: unknown[]) => unknown;
-    d.value = stamp && !ACQUIRES_NOTHING.has(key)
-      ? function guardedStamped(this: unknown, ...args: unknown[]): unknown {
-          // What this device's call acquires is its own, for the leak check at its unbind.
-          const ledger = stamp.ledger;
-          const prev = ledger.device;
-          ledger.device = stamp.device;
-          let r: unknown;
-          try {
-            r = fn.apply(this, args);
-          } catch (e) {
-            return rethrow(e);
-          } finally {
-            ledger.device = prev;
-          }
-          return r instanceof Promise ? r.catch(rethrow) : r;
-        }
-      : function guarded(this: unknown, ...args: unknown[]): unknown {
-          let r: unknown;
-          try {
-            r = fn.apply(this, args);
-          } catch (e) {
-            return rethrow(e);
-          }
-          return r instanceof Promise ? r.catch(rethrow) : r;
-        };
+    d.value = function guarded(this: unknown, ...args: unknown[]): unknown {
+      let r: unknown;
+      try {
+        r = fn.apply(this, args);
+      } catch (e) {
+        return rethrow(e);
+      }
+      return r instanceof Promise ? r.catch(rethrow) : r;
+    };
     Object.defineProperty(out, key, d);
   }
   return k;
-}
-
-/**
- * Register accessors: they take nothing a leak check could find, and they are the hottest calls a
- * driver makes, so they skip the device stamp (not the fault guard).
- */
-const ACQUIRES_NOTHING: ReadonlySet<string> = new Set(
-  ["b", "w", "l", "q"].flatMap((s) => [`read${s}`, `write${s}`, `read${s}_relaxed`, `write${s}_relaxed`])
-    .concat(["8", "16", "32"].flatMap((n) => [`ioread${n}`, `iowrite${n}`]))
-    .concat(["b", "w", "l"].flatMap((s) => [`in${s}`, `out${s}`])),
-);
-
-/** Where {@link withFaultGuard} stamps the calling device: the leak ledger's current device. @internal */
-export interface DeviceStamp {
-  readonly ledger: { device: string | undefined };
-  readonly device: string;
 }

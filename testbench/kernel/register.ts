@@ -82,6 +82,5 @@ export function buildFacade(c: DependencyContainer, owner: Owner): Kernel {
   const mm = c.resolve(KERNEL_MM);
   // A kernel-mode page fault no subsystem converted still becomes an oops, never a host exception.
   const convert = (e: unknown): unknown => (e instanceof PageFault && !e.user ? kernelPageFaultOops(core, e, mm.hex, { stack: e.stack ?? "" }, owner.driver) : e);
-  const stamp = owner.device === undefined ? undefined : { ledger: core.ledger, device: owner.device };
-  return asFastFacade(withFaultGuard(mergeFacade(apiParts(c).map((p) => p.api(owner))), convert, stamp));
+  return asFastFacade(withFaultGuard(mergeFacade(apiParts(c).map((p) => p.api(owner))), convert));
 }

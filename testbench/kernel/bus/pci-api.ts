@@ -298,7 +298,7 @@ export class PciApi implements KernelApiPart {
       this.devres.add(pdev, `pcim ${type} vectors ${irqs.join(",")}`, () => this.freeIrqVectors(owner, pdev), site);
       return irqs.length;
     }
-    s.irqLedger = this.core.ledger.add("irq", owner.driver, `${type === "msix" ? "MSI-X" : "MSI"} vectors ${irqs.join(",")} of ${pdev.name} (pci_alloc_irq_vectors)`, site, this.core.now());
+    s.irqLedger = this.core.ledger.add("irq", owner, `${type === "msix" ? "MSI-X" : "MSI"} vectors ${irqs.join(",")} of ${pdev.name} (pci_alloc_irq_vectors)`, site, this.core.now());
     return irqs.length;
   }
 

@@ -455,7 +455,7 @@ export class DmaApi implements KernelApiPart {
     const m = this.mapPhysical(owner, dev, st, pa, size, dir, site);
     if (!m) return ERR;
     st.generation++;
-    const ledgerId = this.core.ledger.add("dma-mapping", owner.driver, `${api} ${size} bytes ${dirName(dir)} at bus 0x${m.bus.toString(16)}`, site, this.core.now(), m.bus, size);
+    const ledgerId = this.core.ledger.add("dma-mapping", owner, `${api} ${size} bytes ${dirName(dir)} at bus 0x${m.bus.toString(16)}`, site, this.core.now(), m.bus, size);
     const rec: DmaRecord = {
       dev: this.devRef(owner, dev),
       type,
@@ -596,7 +596,7 @@ export class DmaApi implements KernelApiPart {
       sgl[i]!.dma_length = 0;
     }
     const ledger = this.core.ledger;
-    const ledgerId = ledger.enabled ? ledger.add("dma-mapping", owner.driver, `dma_map_sg ${nents} entries (${count} segments) ${dirName(dir)} at bus 0x${sgl[0]!.dma_address.toString(16)}`, site, this.core.now(), sgl[0]!.dma_address, totalLength(sgl, nents)) : 0;
+    const ledgerId = ledger.enabled ? ledger.add("dma-mapping", owner, `dma_map_sg ${nents} entries (${count} segments) ${dirName(dir)} at bus 0x${sgl[0]!.dma_address.toString(16)}`, site, this.core.now(), sgl[0]!.dma_address, totalLength(sgl, nents)) : 0;
     const tracked = this.core.detectors.dmaDebug || this.core.detectors.deviceCrossCheck;
     this.sgMaps.set(sgl, { nents, count, iovaBase: sgl[0]!.dma_address, ledgerId, tracked });
     if (ledgerId) this.releasers.set(ledgerId, () => this.unmapSg({ driver: "kernel" }, dev, sgl, nents, dir, site, true));
@@ -850,7 +850,7 @@ export class DmaApi implements KernelApiPart {
         return null;
       }
     }
-    const ledgerId = opts.ledger === false ? 0 : this.core.ledger.add("dma-coherent", owner.driver, `${api} ${size} bytes at bus 0x${handle.toString(16)}`, site, this.core.now(), cpu, size);
+    const ledgerId = opts.ledger === false ? 0 : this.core.ledger.add("dma-coherent", owner, `${api} ${size} bytes at bus 0x${handle.toString(16)}`, site, this.core.now(), cpu, size);
     const alloc: CoherentAlloc = { dev: dev.name, pfn, order, size, cpu, remapped, memType, handle, iova: this.iommu.enabled, ledgerId };
     this.coherent.set(`${dev.name}|${handle}`, alloc);
     if (ledgerId) {

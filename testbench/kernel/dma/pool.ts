@@ -57,7 +57,7 @@ export class DmaPools {
     core.mightSleep("dma_pool_create", site);
     if (core.faults.shouldFail("dma-pool", owner.driver, site)) return null;
     const handle = { id: this.nextId++ } as unknown as DmaPool;
-    const ledgerId = core.ledger.add("dma-pool", owner.driver, `dma_pool "${name}" (${size}-byte blocks)`, site, core.now());
+    const ledgerId = core.ledger.add("dma-pool", owner, `dma_pool "${name}" (${size}-byte blocks)`, site, core.now());
     this.pools.set(handle, { name, dev, owner, size, allocation, boundary, chunks: [], ledgerId, destroyed: false });
     // A pool left at unbind: free its chunks (busy or not) when the leak is reclaimed.
     this.dma.onReclaim(ledgerId, () => {

@@ -86,7 +86,7 @@ export class IoRemapper implements KernelApiPart {
     }
     const va = this.vmap.mapPhys(pa, size, memType, `${fn} ${owner.driver}`);
     if (va === null) return null;
-    const ledgerId = this.core.ledger.add("ioremap", owner.driver, `${fn} ${formatRange("mem", pa, pa + size - 1)} at ${formatAddr(va)}`, site, this.core.now(), va, size);
+    const ledgerId = this.core.ledger.add("ioremap", owner, `${fn} ${formatRange("mem", pa, pa + size - 1)} at ${formatAddr(va)}`, site, this.core.now(), va, size);
     this.live.set(Math.floor(va / PAGE) * PAGE, { va, pa, size, memType, owner, ledgerId, site });
     return va;
   }

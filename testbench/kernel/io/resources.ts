@@ -111,7 +111,7 @@ export class IoResources implements KernelApiPart {
     }
     const kind = space === "mem" ? "mem-region" : "io-region";
     // The platform's own reservations are not driver resources: keep them out of the ledger.
-    const ledgerId = owner.driver === KERNEL_OWNER.driver ? 0 : this.core.ledger.add(kind, owner.driver, `${space === "mem" ? "memory" : "I/O port"} region ${formatRange(space, start, end)} "${name}"`, site, this.core.now(), start, n);
+    const ledgerId = owner.driver === KERNEL_OWNER.driver ? 0 : this.core.ledger.add(kind, owner, `${space === "mem" ? "memory" : "I/O port"} region ${formatRange(space, start, end)} "${name}"`, site, this.core.now(), start, n);
     this.held.set(r.node, { owner, ledgerId });
     if (space === "io") this.markPorts(start, end, 1);
     return r.node;

@@ -274,7 +274,7 @@ export class IrqSubsystem implements KernelApiPart {
       devId,
       owner,
       site,
-      ledgerId: core.ledger.add("irq", owner.driver, `irq ${irq} handler ${handlerName(handler)} ("${name}")`, site, core.now()),
+      ledgerId: core.ledger.add("irq", owner, `irq ${irq} handler ${handlerName(handler)} ("${name}")`, site, core.now()),
       warned: 0,
     };
     d.actions = [...d.actions, action];

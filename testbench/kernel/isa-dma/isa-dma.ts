@@ -102,7 +102,7 @@ export class IsaDmaSubsystem implements KernelApiPart {
     if (this.core.faults.shouldFail("isa-dma", owner.driver, site)) return -EBUSY;
     if (this.channels.holder(channel)) return -EBUSY;
     const label = `ISA DMA channel ${channel} ("${name}")`;
-    const ledgerId = this.core.ledger.add("isa-dma", owner.driver, label, site, this.core.now());
+    const ledgerId = this.core.ledger.add("isa-dma", owner, label, site, this.core.now());
     this.channels.take({ channel, name: String(name), owner, ledgerId, site });
     return 0;
   }

@@ -300,7 +300,7 @@ export class MmApi implements KernelApiPart {
       const idx = pfn - mm.db.basePfn;
       mm.db.reqSize[idx] = size;
       const p = mm.pageVa(pfn)!;
-      mm.db.ledgerId[idx] = track ? core.ledger.add("kmalloc", o.driver, `kmalloc (order-${order} pages)`, site, core.now(), p, size) : 0;
+      mm.db.ledgerId[idx] = track ? core.ledger.add("kmalloc", o, `kmalloc (order-${order} pages)`, site, core.now(), p, size) : 0;
       this.largeSites.set(pfn, { alloc: site });
       return p;
     }
@@ -316,7 +316,7 @@ export class MmApi implements KernelApiPart {
     s.allocSite[obj] = site;
     s.freeSite[obj] = undefined;
     s.allocPid[obj] = core.ctx.task.pid;
-    s.ledger[obj] = track ? core.ledger.add("kmalloc", o.driver, c.name, site, core.now(), p, size) : 0;
+    s.ledger[obj] = track ? core.ledger.add("kmalloc", o, c.name, site, core.now(), p, size) : 0;
     return p;
   }
 
@@ -491,7 +491,7 @@ export class MmApi implements KernelApiPart {
       return null;
     }
     const c = this.mm.slab.createCache(name, size, align, flags, ctor, o.driver);
-    c.ledgerId = core.ledger.add("kmem-cache", o.driver, `kmem_cache ${name}`, site, core.now());
+    c.ledgerId = core.ledger.add("kmem-cache", o, `kmem_cache ${name}`, site, core.now());
     return c;
   }
 
@@ -522,7 +522,7 @@ export class MmApi implements KernelApiPart {
     s.allocSite[obj] = site;
     s.freeSite[obj] = undefined;
     s.allocPid[obj] = core.ctx.task.pid;
-    s.ledger[obj] = track ? core.ledger.add("slab", o.driver, c.name, site, core.now(), p, c.objectSize) : 0;
+    s.ledger[obj] = track ? core.ledger.add("slab", o, c.name, site, core.now(), p, c.objectSize) : 0;
     return p;
   }
 
@@ -575,7 +575,7 @@ export class MmApi implements KernelApiPart {
     if (!a) return null;
     if (zero) for (const pfn of a.pfns) this.mm.zeroPages(pfn, 1);
     a.allocSite = site;
-    a.ledgerId = core.ledger.add("vmalloc", o.driver, `vmalloc ${size} bytes`, site, core.now(), a.start, size);
+    a.ledgerId = core.ledger.add("vmalloc", o, `vmalloc ${size} bytes`, site, core.now(), a.start, size);
     return a.start;
   }
 
@@ -616,7 +616,7 @@ export class MmApi implements KernelApiPart {
     const pfn = this.mm.allocBlock(gfp, order, PageKind.Pages);
     if (pfn < 0) return null;
     const idx = pfn - this.mm.db.basePfn;
-    this.mm.db.ledgerId[idx] = core.ledger.add("pages", o.driver, `order-${order} page block`, site, core.now(), pfn * PAGE, PAGE << order);
+    this.mm.db.ledgerId[idx] = core.ledger.add("pages", o, `order-${order} page block`, site, core.now(), pfn * PAGE, PAGE << order);
     return asPage(pfn);
   }
 
@@ -782,7 +782,7 @@ export class MmApi implements KernelApiPart {
       }
       pool.reserve.push(el);
     }
-    pool.ledgerId = core.ledger.add("mempool", o.driver, `mempool (${minNr} x ${size} bytes)`, site, core.now());
+    pool.ledgerId = core.ledger.add("mempool", o, `mempool (${minNr} x ${size} bytes)`, site, core.now());
     return pool;
   }
 
@@ -804,7 +804,7 @@ export class MmApi implements KernelApiPart {
       if (gfpMaySleep(gfp)) core.dmesg.log("warn", `mempool_alloc: reserve of ${pool.minNr} element(s) exhausted; a sleeping allocation would wait here`);
       return null;
     }
-    pool.outstanding.set(el, core.ledger.add("mempool", o.driver, `mempool element (${pool.size} bytes)`, site, core.now(), el, pool.size));
+    pool.outstanding.set(el, core.ledger.add("mempool", o, `mempool element (${pool.size} bytes)`, site, core.now(), el, pool.size));
     return el;
   }
 

@@ -227,7 +227,7 @@ export class Processes {
     this.core.ledger.remove(vma.ledgerId);
     vma.ledgerId = this.core.ledger.add(
       "vma",
-      vma.owner.driver,
+      vma.owner,
       `vma ${hexVa(vma.vm_start)}-${hexVa(vma.vm_end)} ${vma.perms()} ${vma.open?.node.path ?? ""} still mapped`,
       site,
       this.core.now(),

@@ -255,7 +255,7 @@ export class UserAccess implements KernelApiPart {
       // the last of its pages is unpinned. The label is built only when the ledger keeps it.
       let id = 0;
       if (ledger.enabled) {
-        id = ledger.add("pinned-pages", owner.driver, `pinned ${got} page${got === 1 ? "" : "s"} at 0x${hexVa(base)}.. by ${owner.driver} (${p.comm}[${p.pid}])`, site, this.sys.core.now(), base, got * PAGE);
+        id = ledger.add("pinned-pages", owner, `pinned ${got} page${got === 1 ? "" : "s"} at 0x${hexVa(base)}.. by ${owner.driver} (${p.comm}[${p.pid}])`, site, this.sys.core.now(), base, got * PAGE);
         this.pinCalls.set(id, got);
       }
       for (let i = 0; i < got; i++) this.pins.pin(pfnOf(pages[i]!), id);

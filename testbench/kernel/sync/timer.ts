@@ -54,7 +54,7 @@ export class Timers {
     });
     if (t.ledgerId === 0) {
       const site: CallSite = core.site();
-      t.ledgerId = core.ledger.add("timer", t.owner.driver, `timer ${t.fn.name || "<anonymous>"} (armed, not deleted)`, site, core.now());
+      t.ledgerId = core.ledger.add("timer", t.owner, `timer ${t.fn.name || "<anonymous>"} (armed, not deleted)`, site, core.now());
       if (t.ledgerId !== 0) this.byLedger.set(t.ledgerId, t);
     }
     return was;

@@ -287,7 +287,7 @@ export class WorkQueue {
     const { core } = this.env;
     const live = w.pending || w.running;
     if (live && w.ledgerId === 0) {
-      w.ledgerId = core.ledger.add("work", w.owner.driver, `work ${fnName(w.fn)} (queued, not cancelled)`, w.site, core.now());
+      w.ledgerId = core.ledger.add("work", w.owner, `work ${fnName(w.fn)} (queued, not cancelled)`, w.site, core.now());
       if (w.ledgerId !== 0) this.byLedger.set(w.ledgerId, w);
     } else if (!live && w.ledgerId !== 0) {
       core.ledger.remove(w.ledgerId);
@@ -300,7 +300,7 @@ export class WorkQueue {
     const { core } = this.env;
     const live = t.scheduled || t.running;
     if (live && t.ledgerId === 0) {
-      t.ledgerId = core.ledger.add("work", t.owner.driver, `tasklet ${fnName(t.fn)} (scheduled, not killed)`, core.site(), core.now());
+      t.ledgerId = core.ledger.add("work", t.owner, `tasklet ${fnName(t.fn)} (scheduled, not killed)`, core.site(), core.now());
       if (t.ledgerId !== 0) this.byLedger.set(t.ledgerId, t);
     } else if (!live && t.ledgerId !== 0) {
       core.ledger.remove(t.ledgerId);

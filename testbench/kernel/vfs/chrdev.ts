@@ -131,7 +131,7 @@ export class CharDevices implements KernelApiPart {
     }
     if (this.nodes.has(path)) return -EEXIST;
     const node = this.makeNode(path, MISC_MAJOR, minor, misc.fops, owner, misc);
-    const ledgerId = this.core.ledger.add("misc", owner.driver, `misc device ${misc.name} (${MISC_MAJOR}:${minor})`, site, this.core.now());
+    const ledgerId = this.core.ledger.add("misc", owner, `misc device ${misc.name} (${MISC_MAJOR}:${minor})`, site, this.core.now());
     const reg: Registration = { node, ledgerId, site };
     this.miscMinors.add(minor);
     this.miscByObject.set(misc, reg);
@@ -170,7 +170,7 @@ export class CharDevices implements KernelApiPart {
     const path = `/dev/${name}`;
     if (this.nodes.has(path)) return -EBUSY;
     const node = this.makeNode(path, m, 0, fops, owner);
-    const ledgerId = this.core.ledger.add("chrdev", owner.driver, `char device ${name} (major ${m})`, site, this.core.now());
+    const ledgerId = this.core.ledger.add("chrdev", owner, `char device ${name} (major ${m})`, site, this.core.now());
     const reg: Registration = { node, ledgerId, site };
     this.chrdevMajors.set(m, reg);
     this.nodes.set(path, reg);
