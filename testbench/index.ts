@@ -50,7 +50,7 @@ export type { DmaFaultHook } from "./kernel/bus/dma-port.js";
 export { FaultInjector } from "./checks/fault-inject.js";
 export type { FaultKind, FaultPlan, InjectedFault } from "./checks/fault-inject.js";
 export { LeakLedger } from "./checks/ledger.js";
-export type { LedgerEntry, ResourceKind } from "./checks/ledger.js";
+export type { LedgerEntry, LedgerOwner, ResourceKind } from "./checks/ledger.js";
 export { toChromeTrace } from "./harness/chrome-trace.js";
 export type { ChromeTrace, ChromeTraceEvent } from "./harness/chrome-trace.js";
 export { Process } from "./kernel/process/process.js";
