@@ -33,7 +33,9 @@ export type ResourceKind =
  * device (so the leak check at that device's unbind finds what is its own). @public
  */
 export interface LedgerOwner {
+  /** Driver name ("kernel" for the testbench itself). */
   readonly driver: string;
+  /** Device name, when acquired through that device's kernel facade. */
   readonly device?: string;
 }
 
