@@ -1,7 +1,8 @@
 /**
  * The `sgdma` PCI driver (1234:5344): an XDMA-style driver for the vdtb SG-DMA endpoint. Probe
  * enables the function, maps BAR0 (registers; BAR2, the card memory, is only sized), enables bus
- * mastering, sets a 64-bit DMA mask falling back to 32, allocates one coherent descriptor ring per
+ * mastering, sets a 64-bit DMA mask falling back to 32 and a segment limit of one descriptor's
+ * length, allocates one coherent descriptor ring per
  * engine, gets one or two MSI vectors (INTx fallback), enables the engine interrupts and
  * registers the misc device `/dev/sgdmaN`. `write` moves a user buffer host→card and `read`
  * card→host at the file position (`lseek` selects the card offset); see xfer.ts.
@@ -145,8 +146,10 @@ function makeDriver(o: Resolved, hooks: SgdmaHooks): PciDriver {
     k.pci_set_master(pdev);
     r = setDmaMask(k, pdev, o.dmaBits, name);
     if (r) return r;
-    // The segment limit stays at the default 64 KiB (as XDMA leaves it): merged segments are
-    // short, and a descriptor is split only when maxDescLen is below that.
+    // A descriptor carries up to SGDMA_MAX_DESC_LEN bytes, so say so: with the PCI default of
+    // 64 KiB an IOMMU-merged list would come back cut into 64 KiB segments, one descriptor each.
+    r = k.dma_set_max_seg_size(pdev, SGDMA_MAX_DESC_LEN);
+    if (r) return r;
 
     const ringBytes = o.ringDescs * SgdmaDesc.size;
     const h2cRing = k.dmam_alloc_coherent(pdev, ringBytes, GFP_KERNEL);
