@@ -2,9 +2,8 @@
  * The `sgdma` PCI driver (1234:5344): an XDMA-style driver for the vdtb SG-DMA endpoint. Probe
  * enables the function, maps BAR0 (registers; BAR2, the card memory, is only sized), enables bus
  * mastering, sets a 64-bit DMA mask falling back to 32 and a segment limit of one descriptor's
- * length, allocates one coherent descriptor ring per
- * engine, gets one or two MSI vectors (INTx fallback), enables the engine interrupts and
- * registers the misc device `/dev/sgdmaN`. `write` moves a user buffer host→card and `read`
+ * length, allocates one coherent descriptor ring per engine, gets one or two MSI vectors (INTx
+ * fallback), enables the engine interrupts and registers the misc device `/dev/sgdmaN`. `write` moves a user buffer host→card and `read`
  * card→host at the file position (`lseek` selects the card offset); see xfer.ts.
  *
  * Everything probe sets up is managed (pcim/devm/dmam), so a failing probe unwinds by itself and
