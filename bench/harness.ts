@@ -15,6 +15,11 @@ export interface MetricValue {
 export interface SampleOptions {
   /** Untimed runs before sampling. */
   warmup: number;
+  /**
+   * Go on warming up until this much process CPU time (ms) has passed as well: an action run only
+   * a few times (a 64 MiB DMA read) leaves V8 tiering its code up for several more runs.
+   */
+  warmupMs?: number;
   /** Timed samples; the median is reported. */
   samples: number;
 }
@@ -109,7 +114,8 @@ export function nsPerOp(run: (iterations: number) => void, opsPerIteration: numb
 
 /** Median milliseconds of an async action. */
 export async function msPerRun(run: () => Promise<void>, opts: SampleOptions): Promise<number> {
-  for (let i = 0; i < opts.warmup; i++) await run();
+  const w0 = nowNs();
+  for (let i = 0; i < opts.warmup || (nowNs() - w0) / 1e6 < (opts.warmupMs ?? 0); i++) await run();
   const samples: number[] = [];
   for (let i = 0; i < opts.samples; i++) {
     const t0 = nowNs();
