@@ -115,6 +115,34 @@ describe("Iommu", () => {
     }
   });
 
+  it("checks every page of a multi-page access first, then serves the run from the IOTLB (stale entries too) until flushed", async () => {
+    const { iommu, dom, alloc, ram } = await setup();
+    iommu.map(dom, 0x40000, 0x500000, 0x1000, PteFlag.Write, alloc);
+    iommu.map(dom, 0x41000, 0x600000, 0x1000, 0, alloc); // read-only for the device
+    iommu.map(dom, 0x42000, 0x800000, 0x1000, PteFlag.Write, alloc);
+    const data = Uint8Array.from({ length: 0x2000 }, (_, i) => (i * 7) & 0xff);
+    // Bytes 0x40800..0x427ff: the read-only middle page aborts the write before any byte moves.
+    expect(iommu.dmaWrite(DEV, 0x40800, data)).toBe(DmaStatus.IommuFault);
+    expect(iommu.faults.at(-1)).toMatchObject({ iova: 0x40800, len: 0x2000, direction: "write", cause: "read-only" });
+    expect(ram.read32(0x500800)).toBe(0);
+    // A read of the same range translates all three pages; a second read hits the IOTLB for each.
+    const back = new Uint8Array(0x2000);
+    expect(iommu.dmaRead(DEV, 0x40800, back)).toBe(DmaStatus.Ok);
+    const hits = iommu.hits;
+    expect(iommu.dmaRead(DEV, 0x40800, back)).toBe(DmaStatus.Ok);
+    expect(iommu.hits - hits).toBe(3);
+    // Remap the last page without a flush: the run still reaches the old frame; after the flush the new one.
+    iommu.unmap(dom, 0x42000, 0x1000);
+    iommu.map(dom, 0x42000, 0x900000, 0x1000, PteFlag.Write, alloc);
+    ram.write(0x800000, Uint8Array.of(0xaa));
+    ram.write(0x900000, Uint8Array.of(0xbb));
+    expect(iommu.dmaRead(DEV, 0x40800, back)).toBe(DmaStatus.Ok);
+    expect(back[0x1800]).toBe(0xaa);
+    iommu.flush(dom, 0x42000);
+    expect(iommu.dmaRead(DEV, 0x40800, back)).toBe(DmaStatus.Ok);
+    expect(back[0x1800]).toBe(0xbb);
+  });
+
   it("is the identity on boards without an IOMMU", async () => {
     tb = await bootSoc({ board: "pc" });
     const { iommu, ram } = tb.soc;

@@ -131,7 +131,11 @@ export class Iommu {
     const root = this.domainRoot(domain);
     const f = (flags & PteFlag.Write) | PteFlag.Present;
     let aligned = iova % PAGE === 0 && iova >= 0 && iova + count * PAGE <= 2 ** 48;
-    for (let k = 0; k < count && aligned; k++) aligned = frames[k]! % PAGE === 0;
+    for (let k = 0; k < count && aligned; k++) {
+      const f = frames[k]!;
+      // Low 12 bits by ToInt32 (exact for integers, 2^32 being a multiple of the page): `%` on a double is a library call.
+      aligned = (f & (PAGE - 1)) === 0 && Math.floor(f) === f;
+    }
     // The editor throws on a bad range or frame, before writing anything.
     if (!aligned) return this.pt.mapFrames(root, iova, frames, count, f, alloc);
     const leaf = this.leaf;
@@ -237,14 +241,73 @@ export class Iommu {
     const pages = Math.floor((iova + Math.max(len, 1) - 1) / PAGE) - firstPage + 1;
     if (this.pageBuf.length < pages) this.pageBuf = new Float64Array(Math.max(pages, 2 * this.pageBuf.length));
     const pas = this.pageBuf;
-    for (let k = 0; k < pages; k++) {
-      const pa = this.translatePage(requester, k === 0 ? iova : (firstPage + k) * PAGE, write, iova, len);
-      if (pa < 0) return DmaStatus.IommuFault;
-      pas[k] = pa;
-    }
+    if (!this.translateRun(requester, iova, len, firstPage, pages, write, pas)) return DmaStatus.IommuFault;
     if (pages === 1) return write ? this.port.write(pas[0]!, buf, requester) : this.port.read(pas[0]!, buf, requester);
     // Page k of the IOVA range is piece k of the buffer (IOVA and PA share the page offset).
     return write ? this.port.writePages(pas, buf, requester) : this.port.readPages(pas, buf, requester);
+  }
+
+  /**
+   * {@link Iommu.translatePage} for `pages` consecutive pages from `firstPage` into `pas` (the
+   * first keeps `iova`'s offset), with the per-access checks made once; false after a fault.
+   */
+  private translateRun(requester: number, iova: number, len: number, firstPage: number, pages: number, write: boolean, pas: Float64Array): boolean {
+    const domain = this.domainOf[requester];
+    if (domain === undefined || !(iova >= 0 && (firstPage + pages) * PAGE <= 2 ** 48)) {
+      // The fault (no domain, out of range) is found page by page.
+      for (let k = 0; k < pages; k++) {
+        const pa = this.translatePage(requester, k === 0 ? iova : (firstPage + k) * PAGE, write, iova, len);
+        if (pa < 0) return false;
+        pas[k] = pa;
+      }
+      return true;
+    }
+    const tag = this.tag;
+    const dom = this.dom;
+    const mask = this.sets - 1;
+    const ways = this.ways;
+    for (let k = 0; k < pages; k++) {
+      const page = firstPage + k;
+      const start = (page & mask) * ways;
+      let found = -1;
+      for (let i = start; i < start + ways; i++) {
+        if (tag[i] === page && dom[i] === domain) {
+          found = i;
+          break;
+        }
+      }
+      let base: number;
+      if (found >= 0 && (!write || this.writable[found] !== 0)) {
+        this.hits++;
+        base = this.pa[found]!;
+      } else {
+        this.misses++;
+        base = this.leafEntry(domain, page * PAGE, write);
+        let writable = this.leafWritable;
+        if (base < 0) {
+          const c = this.pt.walkInto(this.roots[domain]!, page * PAGE, write ? Access.Write : Access.Read, false, false);
+          if (c !== 0) {
+            this.fault(requester, iova, len, write, write && c === 2 ? "read-only" : "not-present");
+            return false;
+          }
+          base = this.pt.outPageBase;
+          writable = (this.pt.outFlags & PteFlag.Write) !== 0;
+        }
+        let slot = found;
+        if (slot < 0) {
+          const set = page & mask;
+          const v = this.victim[set]!;
+          slot = start + v;
+          this.victim[set] = v + 1 === ways ? 0 : v + 1;
+        }
+        tag[slot] = page;
+        dom[slot] = domain;
+        this.pa[slot] = base;
+        this.writable[slot] = writable ? 1 : 0;
+      }
+      pas[k] = k === 0 ? base + (iova - firstPage * PAGE) : base;
+    }
+    return true;
   }
 
   private translatePage(requester: number, a: number, write: boolean, iova: number, len: number): number {

@@ -709,18 +709,21 @@ export class DmaApi implements KernelApiPart {
     this.iommu.mapFrames(domain, base, frames, page, prot, this.mm.allocTablePage);
     // Merge into segments, written over the first entries.
     let count = 0;
+    const maxSeg = st.maxSegSize;
+    const window = st.segBoundary + 1;
     let segAddr = addrs[0]!;
     let segLen = sgl[0]!.length;
+    // A segment may not cross a multiple of `window`: the end of the one it starts in.
+    let segLimit = (Math.floor(segAddr / window) + 1) * window;
     for (let i = 1; i <= nents; i++) {
       const s = sgl[i];
       const prev = sgl[i - 1]!;
-      const prevEndsOnPage = i < nents && (prev.offset + prev.length) % PAGE === 0;
       const canMerge =
         i < nents &&
-        prevEndsOnPage &&
+        (prev.offset + prev.length) % PAGE === 0 &&
         s!.offset % PAGE === 0 &&
-        segLen + s!.length <= st.maxSegSize &&
-        Math.floor(segAddr / (st.segBoundary + 1)) === Math.floor((segAddr + segLen + s!.length - 1) / (st.segBoundary + 1));
+        segLen + s!.length <= maxSeg &&
+        segAddr + segLen + s!.length <= segLimit;
       if (canMerge) {
         segLen += s!.length;
         continue;
@@ -731,6 +734,7 @@ export class DmaApi implements KernelApiPart {
       if (i < nents) {
         segAddr = addrs[i]!;
         segLen = s!.length;
+        segLimit = (Math.floor(segAddr / window) + 1) * window;
       }
     }
     return count;
