@@ -224,7 +224,8 @@ export class DmaEngine {
     const regs = this.host.regs;
     const n = this.reg;
     if (this.batchDone > 0) regs.set(n.completed, (regs.get(n.completed) + this.batchDone) >>> 0);
-    let status = regs.get(n.status);
+    const before = regs.get(n.status);
+    let status = before;
     if (this.batchCompletedFlag) status |= EngineStatus.DESC_COMPLETED;
     let end = this.batchEnd;
     if ((this.batchDone > 0 || end === "error") && !this.writeBack(ctx, end === "error")) {
@@ -243,7 +244,8 @@ export class DmaEngine {
       this.stopRequested = false;
     }
     regs.set(n.status, status >>> 0);
-    this.host.interruptsChanged();
+    // Interrupt requests follow the status (guest writes to the enables update them themselves).
+    if (status >>> 0 !== before) this.host.interruptsChanged();
     if (end === "none") this.step();
   };
 

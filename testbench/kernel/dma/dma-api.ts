@@ -720,8 +720,8 @@ export class DmaApi implements KernelApiPart {
       const prev = sgl[i - 1]!;
       const canMerge =
         i < nents &&
-        (prev.offset + prev.length) % PAGE === 0 &&
-        s!.offset % PAGE === 0 &&
+        onPageBoundary(prev.offset + prev.length) &&
+        onPageBoundary(s!.offset) &&
         segLen + s!.length <= maxSeg &&
         segAddr + segLen + s!.length <= segLimit;
       if (canMerge) {
@@ -1093,6 +1093,11 @@ export class DmaApi implements KernelApiPart {
 
 /** Most scatterlist entries kmalloc_array can hold (4 MiB of 32-byte entries). */
 const SG_MAX_ENTRIES = (PAGE << 10) / 32;
+
+/** `x` is a multiple of the page size (the fields may hold doubles, where `%` is a library call). */
+function onPageBoundary(x: number): boolean {
+  return x === Math.floor(x * (1 / PAGE)) * PAGE;
+}
 
 function validSgCount(nents: number): boolean {
   return Number.isInteger(nents) && nents >= 0 && nents <= SG_MAX_ENTRIES;
