@@ -616,12 +616,15 @@ export class DmaApi implements KernelApiPart {
     let entry = 0;
     for (let i = 0; i < count; i++) {
       const s = sgl[i]!;
-      // The entries merged into this segment: consecutive, their lengths add up to it.
-      const pieces: number[] = [];
-      for (let sum = 0; sum < s.dma_length && entry < nents; entry++) {
+      // The entries merged into this segment: consecutive, their lengths add up to it. Counted
+      // first so that the list is made at its size (a segment can merge thousands of pages).
+      let merged = 0;
+      for (let sum = 0, k = entry; sum < s.dma_length && k < nents; k++, merged++) sum += sgl[k]!.length;
+      const pieces = new Array<number>(2 * merged);
+      for (let j = 0; j < merged; j++, entry++) {
         const e = sgl[entry]!;
-        pieces.push(pfnOf(e.page!) * PAGE + e.offset, e.length);
-        sum += e.length;
+        pieces[2 * j] = pfnOf(e.page!) * PAGE + e.offset;
+        pieces[2 * j + 1] = e.length;
       }
       const e = this.tracker.sgSegment(ref, s.dma_address, s.dma_length, st.maxSegSize, st.segBoundary);
       if (e) this.debugReport([e], site);
