@@ -72,6 +72,7 @@ import { DeviceDmaStates, type DeviceDmaState } from "./state.js";
 import { isNull, nullDeref } from "../oops.js";
 import { StoreBuffer } from "./store-buffer.js";
 import { Swiotlb, IO_TLB_DEFAULT_SIZE } from "./swiotlb.js";
+import { dmaHex } from "./format.js";
 
 const PAGE = 4096;
 const ERR = DMA_MAPPING_ERROR as number;
@@ -927,7 +928,7 @@ export class DmaApi implements KernelApiPart {
   mmapCoherent(owner: Owner, dev: Device, vma: VmArea, cpu: number, handle: number, size: number, wc: boolean, site: CallSite): number {
     const alloc = this.coherent.get(`${dev.name}|${handle}`);
     if (!alloc || alloc.cpu !== cpu) {
-      this.warn(owner, dev, `dma_mmap_${wc ? "wc" : "coherent"}: no coherent buffer at cpu ${this.mm.hex(cpu)} / bus 0x${handle.toString(16)}`, site);
+      this.warn(owner, dev, `dma_mmap_${wc ? "wc" : "coherent"}: no coherent buffer at cpu ${this.mm.hex(cpu)} / bus ${dmaHex(handle)}`, site);
       return -ENXIO;
     }
     const count = Math.ceil(size / PAGE);

@@ -36,4 +36,28 @@ describe("dma_mmap_coherent / dma_mmap_wc", () => {
       expect(tb.reports().filter((r) => r.kind === "mmap" || r.kind.startsWith("dma"))).toEqual([]);
     });
   }
+
+  it("refuses a handle that is not a coherent buffer's, whatever the driver passed, with a report", async () => {
+    const tb = await Testbench.boot({ board: "pc" });
+    const k = tb.facade({ driver: "dmm" });
+    const dev = { name: "dmm.0", bus: "platform" } as unknown as Device;
+    const buf = k.dma_alloc_coherent(dev, PAGE, GFP_KERNEL)!;
+    const bad = [undefined, "0x1000", buf.handle + PAGE] as unknown as number[];
+    let which = 0;
+    const misc = {
+      minor: MISC_DYNAMIC_MINOR,
+      name: "dmm",
+      fops: { mmap: (kk: typeof k, _f: unknown, vma: Parameters<typeof k.dma_mmap_coherent>[1]) => kk.dma_mmap_coherent(dev, vma, buf.cpu, bad[which]! as never, PAGE) },
+    };
+    expect(k.misc_register(misc as never)).toBe(0);
+    const p = tb.spawn("user");
+    const fd = await p.open("/dev/dmm", O_RDWR);
+    for (which = 0; which < bad.length; which++) expect(await p.mmap(0, PAGE, PROT_READ, MAP_SHARED, fd, 0)).toBeLessThan(0);
+    const titles = tb.reports().map((r) => r.title).filter((t) => t.includes("dma_mmap_coherent: no coherent buffer"));
+    expect(titles).toHaveLength(3);
+    expect(titles[0]).toContain("bus undefined");
+    expect(titles[1]).toContain("bus 0x1000");
+    expect(titles[2]).toContain(`bus 0x${(buf.handle + PAGE).toString(16)}`);
+    await tb.dispose();
+  });
 });

@@ -13,6 +13,7 @@ import type { Owner } from "../facade.js";
 import { NO_SITE, siteFrames, type CallSite } from "../stack.js";
 import type { DmaApi } from "./dma-api.js";
 import { isNull } from "../oops.js";
+import { dmaHex } from "./format.js";
 
 const PAGE = 4096;
 
@@ -183,9 +184,4 @@ export class DmaPools {
     const title = `${dev === undefined ? "(NULL device *)" : `${pool.owner.driver} ${dev}`}: ${msg}`;
     this.dma.core.report({ kind: "dma-api", title, driver: pool.owner.driver, ...(dev === undefined ? {} : { device: dev }), stack: siteFrames(site) });
   }
-}
-
-/** A DMA handle as dev_err's %pad prints it; whatever a driver passed when it is not a number. */
-function dmaHex(dma: unknown): string {
-  return typeof dma === "number" ? `0x${dma.toString(16)}` : String(dma);
 }
