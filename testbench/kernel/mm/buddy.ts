@@ -49,7 +49,7 @@ export class PageDb {
   readonly count: number;
   /** {@link PageKind}. */
   readonly kind: Uint8Array;
-  /** Reference count (head pages of allocations). */
+  /** Reference count of a head page of an allocation; tail pages always hold 0. */
   readonly refcount: Int32Array;
   /** Allocation order of a head page. */
   readonly order: Uint8Array;

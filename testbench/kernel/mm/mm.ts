@@ -305,10 +305,15 @@ export class MemoryManager {
     const db = this.db;
     const i = db.indexOf(pfn);
     if (i < 0) return;
-    // A head page (every order-0 user page) is its own index: the refcount's address does not
-    // wait for the head offset, so the two cache misses of a scattered page overlap.
+    // Only head pages hold a count (tail pages stay at 0), so a page with references is a head:
+    // a scattered user page costs one cache line, not also its head offset's.
+    const c = db.refcount[i]!;
+    if (c > 0) {
+      db.refcount[i] = c + 1;
+      return;
+    }
     const off = db.headOff[i]!;
-    if (off === 0) db.refcount[i]!++;
+    if (off === 0) db.refcount[i] = c + 1;
     else this.refcountAdd(pfn - off, 1);
   }
 
@@ -317,6 +322,8 @@ export class MemoryManager {
     const db = this.db;
     const i = db.indexOf(pfn);
     if (i < 0) return 0;
+    const had = db.refcount[i]!;
+    if (had > 1) return (db.refcount[i] = had - 1); // a head page keeping references (see pageGet)
     const off = db.headOff[i]!;
     if (off !== 0) return this.refcountAdd(pfn - off, -1);
     const c = --db.refcount[i]!;

@@ -269,4 +269,26 @@ describe("leak ledger", () => {
     expect(core.reports()).toHaveLength(0);
     expect(MiB).toBeGreaterThan(0);
   });
+
+  it("get_page / put_page on a tail page count on the head; tail pages never hold a count", async () => {
+    const { k, core, mm } = await bootMm("pc");
+    const head = k.alloc_pages(GFP_KERNEL, 2)!;
+    const pfn = k.page_to_pfn(head);
+    const tail = k.pfn_to_page(pfn + 3);
+    const db = mm.db;
+    k.get_page(tail);
+    k.get_page(head);
+    expect(k.page_count(tail)).toBe(3);
+    expect(k.page_count(head)).toBe(3);
+    expect(db.refcount[db.indexOf(pfn + 3)]).toBe(0);
+    k.put_page(tail);
+    k.put_page(head);
+    expect(k.page_count(head)).toBe(1);
+    expect(db.refcount[db.indexOf(pfn + 3)]).toBe(0);
+    // The last reference goes through a tail page too: the whole block is freed.
+    k.put_page(tail);
+    expect(db.kind[db.indexOf(pfn)]).toBe(2); // free
+    expect(db.kind[db.indexOf(pfn + 3)]).toBe(2);
+    expect(core.reports()).toHaveLength(0);
+  });
 });
