@@ -20,6 +20,17 @@ describe("DMA-API debug tracker", () => {
     expect(t.entries()).toEqual([]);
   });
 
+  it("prints a negative handle or size as the kernel's %llx / %llu of the 64-bit value", () => {
+    const t = new DmaDebug();
+    const msg = (r: { errors: { text: string }[] }) => r.errors.map((e) => e.text.split("\n")[0]);
+    expect(msg(t.unmap({ dev, devAddr: -1, size: -5, type: "coherent", dir: BIDI }))).toEqual([
+      "DMA-API: sgdma 0000:00:02.0: device driver tries to free DMA memory it has not allocated [device address=0xffffffffffffffff] [size=18446744073709551611 bytes]",
+    ]);
+    expect(msg(t.sync({ dev, devAddr: undefined as unknown as number, size: 1.5, dir: FROM, toDevice: false }))).toEqual([
+      "DMA-API: sgdma 0000:00:02.0: device driver tries to sync DMA memory it has not allocated [device address=undefined] [size=1.5 bytes]",
+    ]);
+  });
+
   it("reports every unmap class in the kernel's wording, with the mapping's stack", () => {
     const t = new DmaDebug();
     const msg = (r: { errors: { text: string }[] }) => r.errors.map((e) => e.text.split("\n")[0]);

@@ -63,8 +63,10 @@ export interface DmaDebugError {
   readonly dev: DmaDevRef;
 }
 
-// A driver may pass anything (undefined, null) as a handle: print it rather than fail the report.
-const hex16 = (n: number) => (typeof n === "number" ? "0x" + n.toString(16).padStart(16, "0") : String(n));
+// A driver may pass anything (undefined, null, -1) as a handle or size: print it as the kernel's
+// %llx / %llu of the 64-bit value would, rather than fail the report.
+const hex16 = (n: number) => (typeof n === "number" ? "0x" + formatAddr(n, 16) : String(n));
+const u64 = (n: number) => (Number.isSafeInteger(n) && n < 0 ? BigInt.asUintN(64, BigInt(n)).toString() : String(n));
 const PAGE = 4096;
 const CACHELINE = 64;
 
@@ -224,12 +226,12 @@ export class DmaDebug {
       if (ref.isMappingError) {
         errors.push(this.error(ref.dev, "device driver tries to free an invalid DMA memory address"));
       } else {
-        errors.push(this.error(ref.dev, `device driver tries to free DMA memory it has not allocated [device address=${hex16(ref.devAddr)}] [size=${ref.size} bytes]`));
+        errors.push(this.error(ref.dev, `device driver tries to free DMA memory it has not allocated [device address=${hex16(ref.devAddr)}] [size=${u64(ref.size)} bytes]`));
       }
       return { errors };
     }
     if (entry.size !== ref.size) {
-      errors.push(this.error(ref.dev, `device driver frees DMA memory with different size [device address=${hex16(ref.devAddr)}] [map size=${entry.size} bytes] [unmap size=${ref.size} bytes]`, entry));
+      errors.push(this.error(ref.dev, `device driver frees DMA memory with different size [device address=${hex16(ref.devAddr)}] [map size=${entry.size} bytes] [unmap size=${u64(ref.size)} bytes]`, entry));
     }
     if (entry.type !== ref.type) {
       errors.push(this.error(ref.dev, `device driver frees DMA memory with wrong function [device address=${hex16(ref.devAddr)}] [size=${entry.size} bytes] [mapped as ${entry.type}] [unmapped as ${ref.type}]`, entry));
@@ -256,20 +258,20 @@ export class DmaDebug {
     const entry = list.find((e) => e.type !== "coherent" && ref.devAddr >= e.devAddr && ref.devAddr < e.devAddr + e.size);
     const a = hex16(ref.devAddr);
     if (!entry) {
-      errors.push(this.error(ref.dev, `device driver tries to sync DMA memory it has not allocated [device address=${a}] [size=${ref.size} bytes]`));
+      errors.push(this.error(ref.dev, `device driver tries to sync DMA memory it has not allocated [device address=${a}] [size=${u64(ref.size)} bytes]`));
       return { errors };
     }
     if (ref.devAddr + ref.size > entry.devAddr + entry.size) {
       errors.push(this.error(ref.dev, `device driver syncs DMA memory outside allocated range [device address=${a}] [allocation size=${entry.size} bytes] [sync offset+size=${ref.devAddr - entry.devAddr + ref.size}]`, entry));
     }
     if (entry.dir !== 0 && ref.dir !== entry.dir) {
-      errors.push(this.error(ref.dev, `device driver syncs DMA memory with different direction [device address=${a}] [size=${ref.size} bytes] [mapped with ${dirName(entry.dir)}] [synced with ${dirName(ref.dir)}]`, entry));
+      errors.push(this.error(ref.dev, `device driver syncs DMA memory with different direction [device address=${a}] [size=${u64(ref.size)} bytes] [mapped with ${dirName(entry.dir)}] [synced with ${dirName(ref.dir)}]`, entry));
     }
     if (!ref.toDevice && entry.dir === 1 && ref.dir !== 1) {
-      errors.push(this.error(ref.dev, `device driver syncs device read-only DMA memory for cpu [device address=${a}] [size=${ref.size} bytes] [mapped with ${dirName(entry.dir)}] [synced with ${dirName(ref.dir)}]`, entry));
+      errors.push(this.error(ref.dev, `device driver syncs device read-only DMA memory for cpu [device address=${a}] [size=${u64(ref.size)} bytes] [mapped with ${dirName(entry.dir)}] [synced with ${dirName(ref.dir)}]`, entry));
     }
     if (ref.toDevice && entry.dir === 2 && ref.dir !== 2) {
-      errors.push(this.error(ref.dev, `device driver syncs device write-only DMA memory to device [device address=${a}] [size=${ref.size} bytes] [mapped with ${dirName(entry.dir)}] [synced with ${dirName(ref.dir)}]`, entry));
+      errors.push(this.error(ref.dev, `device driver syncs device write-only DMA memory to device [device address=${a}] [size=${u64(ref.size)} bytes] [mapped with ${dirName(entry.dir)}] [synced with ${dirName(ref.dir)}]`, entry));
     }
     if (ref.sgCallEnts !== undefined && entry.sgCallEnts !== undefined && ref.sgCallEnts !== entry.sgCallEnts) {
       errors.push(this.error(ref.dev, `device driver syncs DMA sg list with different entry count [map count=${entry.sgCallEnts}] [sync count=${ref.sgCallEnts}]`, entry));
