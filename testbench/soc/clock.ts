@@ -19,14 +19,23 @@ export type EventId = number;
 @injectable()
 export class Clock {
   /** Current simulated time in nanoseconds. */
-  now = 0;
+  now: number;
   // Heap of event slots; parallel arrays keep the comparisons on numbers.
-  private heapTime: number[] = [];
+  private heapTime: number[] = [0.5];
   private heapSeq: number[] = [];
   private heapFn: (ClockCallback | null)[] = [];
   private seq = 0;
   /** seq -> true while scheduled; cancel marks the slot dead (lazy deletion). */
   private readonly live = new Set<number>();
+
+  constructor() {
+    // Times pass 2^31 ns (2.1 s of simulated time). Were `now` and the heap's times small
+    // integers until then, V8 would change their representation at that moment and throw away
+    // the compiled code of everything that reads the clock: start both as doubles.
+    this.now = 0.5;
+    this.now = 0;
+    this.heapTime.pop();
+  }
 
   /** Number of events scheduled and not yet run or cancelled. */
   get pending(): number {
