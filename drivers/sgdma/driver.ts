@@ -15,7 +15,7 @@ import {
   DMA_BIT_MASK, EINVAL, ENODEV, ENOMEM, GFP_KERNEL, IRQF_SHARED, IRQ_HANDLED, IRQ_NONE, MISC_DYNAMIC_MINOR, PAGE_SIZE,
   PCI_IRQ_INTX, PCI_IRQ_MSI, SEEK_CUR, SEEK_END, SEEK_SET, addrAdd,
 } from "../../sdk/index.js";
-import type { FileOperations, IoMem, IrqReturn, Kernel, MiscDevice, Page, PciDev, PciDriver } from "../../sdk/index.js";
+import type { FileOperations, IoMem, IrqReturn, Kernel, MiscDevice, PciDev, PciDriver } from "../../sdk/index.js";
 import { engineIrqOn, engineOff, engineService, newEngine, type Engine } from "./engine.js";
 import { BAR_CARD, BAR_REGS, CHANNEL_BIT, DESC_LEN_FIELD_MAX, ENGINE_BASE, ENGINE_ID, Eng, Irq, SgdmaDesc } from "./hw.js";
 import { sgdmaReadWrite, type SgdmaCard, type SgdmaHooks } from "./xfer.js";
@@ -43,6 +43,8 @@ export interface SgdmaDriverOptions {
 export const SGDMA_MAX_DESC_LEN = 0x10000000 - PAGE_SIZE;
 /** Default ring size in descriptors. @public */
 export const SGDMA_RING_DESCRIPTORS = 2048;
+/** Pages a read or write pins and maps at once (256 MiB); a longer request goes in several steps. */
+const SGDMA_CHUNK_PAGES = 65536;
 
 /** One bound card. */
 interface Card extends SgdmaCard {
@@ -166,8 +168,6 @@ function makeDriver(o: Resolved, hooks: SgdmaHooks): PciDriver {
 
     let index = 0;
     while (used.has(index)) index++;
-    const descsPerPage = Math.ceil(PAGE_SIZE / Math.min(o.maxDescLen, PAGE_SIZE));
-    const chunkPages = Math.floor(o.ringDescs / descsPerPage);
     const card: Card = {
       k,
       pdev,
@@ -177,12 +177,12 @@ function makeDriver(o: Resolved, hooks: SgdmaHooks): PciDriver {
       nvec,
       cardSize,
       maxDescLen: o.maxDescLen,
-      chunkPages,
+      chunkPages: SGDMA_CHUNK_PAGES,
       timeoutMs: o.timeoutMs,
       hooks,
       h2c,
       c2h,
-      pages: { h2c: new Array<Page>(chunkPages), c2h: new Array<Page>(chunkPages) },
+      pages: { h2c: [], c2h: [] },
       sgt: { h2c: { sgl: [], nents: 0, orig_nents: 0 }, c2h: { sgl: [], nents: 0, orig_nents: 0 } },
       misc: undefined as unknown as MiscDevice,
     };

@@ -3,11 +3,11 @@
  * program descriptors from the mapped segments, run the engine and wait for its interrupt, then
  * unmap (with the original entry count) and unpin (dirty for card→host).
  *
- * A request is cut into chunks the descriptor ring can hold; each chunk is pinned, mapped,
- * transferred and released before the next, as XDMA splits requests larger than its ring.
+ * A request is pinned and mapped in chunks of up to `chunkPages` pages (256 MiB); a chunk whose
+ * descriptors outnumber the ring runs the engine several times, as XDMA splits such requests.
  */
 import {
-  DMA_FROM_DEVICE, DMA_TO_DEVICE, EFAULT, EINVAL, EIO, ENOSPC, ERANGE, ETIMEDOUT, FOLL_WRITE, GFP_KERNEL, PAGE_SIZE,
+  DMA_FROM_DEVICE, DMA_TO_DEVICE, EFAULT, EINVAL, EIO, ENOSPC, ETIMEDOUT, FOLL_WRITE, GFP_KERNEL, PAGE_SIZE,
   addrAdd, userVA,
 } from "../../sdk/index.js";
 import type { DmaDirection, Kernel, LoffT, Page, PciDev, SgTable, UserVA } from "../../sdk/index.js";
@@ -46,7 +46,7 @@ export interface SgdmaCard {
   readonly cardSize: number;
   /** Longest descriptor the driver builds. */
   readonly maxDescLen: number;
-  /** Pages one chunk may span (so that its descriptors always fit the ring). */
+  /** Pages pinned and mapped at once; a longer request is moved in several chunks. */
   readonly chunkPages: number;
   readonly timeoutMs: number;
   readonly hooks: SgdmaHooks;
@@ -113,43 +113,56 @@ function mapUserSg(k: Kernel, card: SgdmaCard, e: Engine, buf: UserVA, len: numb
   };
 }
 
-/** Descriptors needed for the mapped segments (each split at the driver's maximum length). */
-function descriptorCount(m: UserDma, maxLen: number): number {
+/** Where the next descriptor starts: mapped segment `seg`, `off` bytes into it, at card offset `cardAt`. */
+interface Cursor {
+  seg: number;
+  off: number;
+  cardAt: number;
+}
+
+/** Descriptors of the next engine run from `cur`: pieces of at most `maxLen` bytes, at most `limit`. */
+function runLength(m: UserDma, cur: Cursor, maxLen: number, limit: number): number {
   let n = 0;
-  for (let i = 0; i < m.count; i++) n += Math.ceil(m.len(i) / maxLen);
+  for (let i = cur.seg, off = cur.off; i < m.count && n < limit; i++, off = 0) n += Math.min(Math.ceil((m.len(i) - off) / maxLen), limit - n);
   return n;
 }
 
 /**
- * Write the chain into the ring: one descriptor per piece of at most `maxLen` bytes, the card
- * offset advancing with the bytes, each pointing at the next slot with its adjacent count, the
- * last one STOP | COMPLETED | EOP; `total` is the number of descriptors.
+ * Write the next `total` descriptors into the ring from `cur` (advancing it): one per piece of at
+ * most `maxLen` bytes, the card offset advancing with the bytes, each pointing at the next slot
+ * with its adjacent count, the last one STOP | COMPLETED | EOP. Returns the bytes they move.
  */
-function writeDescriptors(k: Kernel, card: SgdmaCard, e: Engine, m: UserDma, total: number, cardOff: number, toCard: boolean): void {
+function writeDescriptors(k: Kernel, card: SgdmaCard, e: Engine, m: UserDma, cur: Cursor, total: number, toCard: boolean): number {
   const maxLen = card.maxDescLen;
   const mem = k.mem;
-  let slot = 0;
-  let cardAt = cardOff;
-  for (let i = 0; i < m.count; i++) {
-    let bus = m.addr(i);
-    let left = m.len(i);
-    while (left > 0) {
-      const n = Math.min(left, maxLen);
-      const last = slot === total - 1;
-      const next = last ? 0 : ringBus(e, slot + 1);
-      SgdmaDesc.write(mem, addrAdd(e.ring.cpu, slot * SgdmaDesc.size), {
-        control: last ? descControl(0, DescFlag.STOP | DescFlag.COMPLETED | DescFlag.EOP) : descControl(adjacentAfter(slot + 1, total - slot - 1), 0),
-        length: n,
-        src: toCard ? bus : cardAt,
-        dst: toCard ? cardAt : bus,
-        next,
-      });
-      slot++;
-      bus += n;
-      cardAt += n;
-      left -= n;
+  let bytes = 0;
+  for (let slot = 0; slot < total; ) {
+    const left = m.len(cur.seg) - cur.off;
+    if (left <= 0) {
+      cur.seg++;
+      cur.off = 0;
+      continue;
+    }
+    const n = Math.min(left, maxLen);
+    const bus = m.addr(cur.seg) + cur.off;
+    const last = slot === total - 1;
+    SgdmaDesc.write(mem, addrAdd(e.ring.cpu, slot * SgdmaDesc.size), {
+      control: last ? descControl(0, DescFlag.STOP | DescFlag.COMPLETED | DescFlag.EOP) : descControl(adjacentAfter(slot + 1, total - slot - 1), 0),
+      length: n,
+      src: toCard ? bus : cur.cardAt,
+      dst: toCard ? cur.cardAt : bus,
+      next: last ? 0 : ringBus(e, slot + 1),
+    });
+    slot++;
+    bytes += n;
+    cur.cardAt += n;
+    cur.off += n;
+    if (cur.off >= m.len(cur.seg)) {
+      cur.seg++;
+      cur.off = 0;
     }
   }
+  return bytes;
 }
 
 /** Make the descriptors visible to the device, then ring the doorbell. */
@@ -158,30 +171,53 @@ function kick(k: Kernel, e: Engine, firstAdj: number): void {
   engineStart(k, e, firstAdj);
 }
 
-/** Move one chunk (its pages fit `chunkPages`): bytes moved or a negative errno. */
-async function transferChunk(k: Kernel, card: SgdmaCard, e: Engine, buf: UserVA, len: number, cardOff: number, toCard: boolean): Promise<number> {
-  const m = await (card.hooks.mapUser ?? mapUserSg)(k, card, e, buf, len, toCard);
-  if (typeof m === "number") return m;
-  const total = descriptorCount(m, card.maxDescLen);
-  if (total > e.ringDescs) {
-    k.WARN_ON(true);
-    m.finish(false);
-    return -ERANGE;
-  }
-  writeDescriptors(k, card, e, m, total, cardOff, toCard);
+/**
+ * One engine run: program the ring from `cur`, start the engine, wait for its interrupt with a
+ * timeout, stop it. The bytes moved, or -ETIMEDOUT / -EIO (the engine is stopped either way).
+ */
+async function runEngine(k: Kernel, card: SgdmaCard, e: Engine, m: UserDma, cur: Cursor, total: number, toCard: boolean): Promise<number> {
+  const bytes = writeDescriptors(k, card, e, m, cur, total, toCard);
   (card.hooks.kick ?? kick)(k, e, adjacentAfter(0, total));
   e.transfers++;
-  const jiffies = k.msecs_to_jiffies(card.timeoutMs + Math.ceil(len / 100_000));
+  const jiffies = k.msecs_to_jiffies(card.timeoutMs + Math.ceil(bytes / 100_000));
   const left = await k.wait_for_completion_timeout(e.done, jiffies);
   // Clear RUN (the engine keeps it after STOP) and wait until it is idle before unmapping.
   const stopped = await engineStop(k, e);
   const completed = k.readl(addrAdd(e.regs, Eng.COMPLETED_COUNT));
-  let ret = len;
   if (left === 0) {
-    k.dev_err(card.pdev, `${card.name}: ${e.name} transfer of ${len} bytes timed out (status 0x${e.status.toString(16)}, ${completed}/${total} descriptors)`);
-    ret = -ETIMEDOUT;
-  } else if (stopped || e.status & Stat.ERRORS || !(e.status & Stat.DESC_STOPPED) || completed !== total) {
+    k.dev_err(card.pdev, `${card.name}: ${e.name} transfer of ${bytes} bytes timed out (status 0x${e.status.toString(16)}, ${completed}/${total} descriptors)`);
+    return -ETIMEDOUT;
+  }
+  if (stopped || e.status & Stat.ERRORS || !(e.status & Stat.DESC_STOPPED) || completed !== total) {
     k.dev_err(card.pdev, `${card.name}: ${e.name} transfer failed: status 0x${e.status.toString(16)}, ${completed}/${total} descriptors`);
+    return -EIO;
+  }
+  return bytes;
+}
+
+/**
+ * Move one chunk (at most `chunkPages` pages): pin and map it, then run its descriptors through
+ * the ring, in several engine runs when they outnumber it (as XDMA splits a request into
+ * transfers of at most its ring's descriptors); unmap and unpin. Bytes moved or a negative errno.
+ */
+async function transferChunk(k: Kernel, card: SgdmaCard, e: Engine, buf: UserVA, len: number, cardOff: number, toCard: boolean): Promise<number> {
+  const m = await (card.hooks.mapUser ?? mapUserSg)(k, card, e, buf, len, toCard);
+  if (typeof m === "number") return m;
+  const cur: Cursor = { seg: 0, off: 0, cardAt: cardOff };
+  let ret = 0;
+  for (;;) {
+    const total = runLength(m, cur, card.maxDescLen, e.ringDescs);
+    if (total === 0) break;
+    const r = await runEngine(k, card, e, m, cur, total, toCard);
+    if (r < 0) {
+      ret = r;
+      break;
+    }
+    ret += r;
+  }
+  if (ret >= 0 && ret !== len) {
+    // The mapping describes fewer bytes than asked for: a driver bug, not a device error.
+    k.WARN_ON(true);
     ret = -EIO;
   }
   const r = m.finish(ret >= 0);
