@@ -143,6 +143,16 @@ describe("Iommu", () => {
     expect(back[0x1800]).toBe(0xbb);
   });
 
+  it("faults, never throws, on a bogus address or length from a device model", async () => {
+    const { iommu, dom, alloc } = await setup();
+    iommu.map(dom, 0x50000, 0x500000, 0x1000, PteFlag.Write, alloc);
+    expect(iommu.translate(DEV, 0x50000, 2 ** 40, false)).toBe(IOMMU_FAULT); // runs into unmapped pages
+    expect(iommu.translate(DEV, Number.NaN, 4, false)).toBe(IOMMU_FAULT);
+    expect(iommu.translate(DEV, 2 ** 48 - 0x1000, 0x2000, false)).toBe(IOMMU_FAULT);
+    expect(iommu.dmaRead(DEV, -4096, new Uint8Array(16))).toBe(DmaStatus.IommuFault);
+    expect(iommu.faults.map((f) => f.cause)).toEqual(["not-present", "out-of-range", "not-present", "out-of-range"]);
+  });
+
   it("is the identity on boards without an IOMMU", async () => {
     tb = await bootSoc({ board: "pc" });
     const { iommu, ram } = tb.soc;

@@ -212,15 +212,7 @@ export class Iommu {
    */
   translate(requester: number, iova: number, len: number, write: boolean): number {
     if (!this.enabled) return iova;
-    let first = -1;
-    const lastPage = Math.floor((iova + Math.max(len, 1) - 1) / PAGE);
-    for (let p = Math.floor(iova / PAGE); p <= lastPage; p++) {
-      const a = p === Math.floor(iova / PAGE) ? iova : p * PAGE;
-      const pa = this.translatePage(requester, a, write, iova, len);
-      if (pa < 0) return IOMMU_FAULT;
-      if (first < 0) first = pa;
-    }
-    return first;
+    return this.translatePages(requester, iova, len, write) > 0 ? this.pageBuf[0]! : IOMMU_FAULT;
   }
 
   /** Device reads memory at `iova` into `dst` (page by page through the IOMMU). */
@@ -235,38 +227,34 @@ export class Iommu {
 
   private transfer(requester: number, iova: number, buf: Uint8Array, write: boolean): DmaStatus {
     if (!this.enabled) return write ? this.port.write(iova, buf, requester) : this.port.read(iova, buf, requester);
-    const len = buf.length;
     // Translate every page once, first: a fault aborts the whole access.
-    const firstPage = Math.floor(iova / PAGE);
-    const pages = Math.floor((iova + Math.max(len, 1) - 1) / PAGE) - firstPage + 1;
-    if (this.pageBuf.length < pages) this.pageBuf = new Float64Array(Math.max(pages, 2 * this.pageBuf.length));
+    const pages = this.translatePages(requester, iova, buf.length, write);
+    if (pages < 0) return DmaStatus.IommuFault;
     const pas = this.pageBuf;
-    if (!this.translateRun(requester, iova, len, firstPage, pages, write, pas)) return DmaStatus.IommuFault;
     if (pages === 1) return write ? this.port.write(pas[0]!, buf, requester) : this.port.read(pas[0]!, buf, requester);
     // Page k of the IOVA range is piece k of the buffer (IOVA and PA share the page offset).
     return write ? this.port.writePages(pas, buf, requester) : this.port.readPages(pas, buf, requester);
   }
 
   /**
-   * {@link Iommu.translatePage} for `pages` consecutive pages from `firstPage` into `pas` (the
-   * first keeps `iova`'s offset), with the per-access checks made once; false after a fault.
+   * Physical address of each page of `[iova, iova+len)` into {@link Iommu.pageBuf} (the first
+   * keeps `iova`'s offset) through the IOTLB, walking the domain's tables on a miss; returns the
+   * number of pages, or {@link IOMMU_FAULT} after logging the first page that faults (the pages
+   * before it stay in the IOTLB).
    */
-  private translateRun(requester: number, iova: number, len: number, firstPage: number, pages: number, write: boolean, pas: Float64Array): boolean {
+  private translatePages(requester: number, iova: number, len: number, write: boolean): number {
     const domain = this.domainOf[requester];
-    if (domain === undefined || !(iova >= 0 && (firstPage + pages) * PAGE <= 2 ** 48)) {
-      // The fault (no domain, out of range) is found page by page.
-      for (let k = 0; k < pages; k++) {
-        const pa = this.translatePage(requester, k === 0 ? iova : (firstPage + k) * PAGE, write, iova, len);
-        if (pa < 0) return false;
-        pas[k] = pa;
-      }
-      return true;
-    }
+    if (domain === undefined) return this.fault(requester, iova, len, write, "no-domain");
+    const firstPage = Math.floor(iova / PAGE);
+    const pages = Math.floor((iova + Math.max(len, 1) - 1) / PAGE) - firstPage + 1;
+    // Pages below 2^48 (none when the access starts outside): the first one past faults.
+    const inRange = iova >= 0 && iova < 2 ** 48 ? Math.min(pages, 2 ** 36 - firstPage) : 0;
+    let pas = this.pageBuf;
     const tag = this.tag;
     const dom = this.dom;
     const mask = this.sets - 1;
     const ways = this.ways;
-    for (let k = 0; k < pages; k++) {
+    for (let k = 0; k < inRange; k++) {
       const page = firstPage + k;
       const start = (page & mask) * ways;
       let found = -1;
@@ -286,10 +274,7 @@ export class Iommu {
         let writable = this.leafWritable;
         if (base < 0) {
           const c = this.pt.walkInto(this.roots[domain]!, page * PAGE, write ? Access.Write : Access.Read, false, false);
-          if (c !== 0) {
-            this.fault(requester, iova, len, write, write && c === 2 ? "read-only" : "not-present");
-            return false;
-          }
+          if (c !== 0) return this.fault(requester, iova, len, write, write && c === 2 ? "read-only" : "not-present");
           base = this.pt.outPageBase;
           writable = (this.pt.outFlags & PteFlag.Write) !== 0;
         }
@@ -305,46 +290,15 @@ export class Iommu {
         this.pa[slot] = base;
         this.writable[slot] = writable ? 1 : 0;
       }
+      // Grown as pages translate: a bogus length from a device model faults before it costs memory.
+      if (k === pas.length) {
+        const grown = new Float64Array(2 * k);
+        grown.set(pas);
+        this.pageBuf = pas = grown;
+      }
       pas[k] = k === 0 ? base + (iova - firstPage * PAGE) : base;
     }
-    return true;
-  }
-
-  private translatePage(requester: number, a: number, write: boolean, iova: number, len: number): number {
-    const domain = this.domainOf[requester];
-    if (domain === undefined) return this.fault(requester, iova, len, write, "no-domain");
-    if (!(a >= 0 && a < 2 ** 48)) return this.fault(requester, iova, len, write, "out-of-range");
-    const page = Math.floor(a / PAGE);
-    const off = a - page * PAGE;
-    const start = (page & (this.sets - 1)) * this.ways;
-    for (let i = start; i < start + this.ways; i++) {
-      if (this.tag[i] === page && this.dom[i] === domain) {
-        if (write && this.writable[i] === 0) break;
-        this.hits++;
-        return this.pa[i]! + off;
-      }
-    }
-    this.misses++;
-    let base = this.leafEntry(domain, a, write);
-    let writable = this.leafWritable;
-    if (base < 0) {
-      const c = this.pt.walkInto(this.roots[domain]!, a, write ? Access.Write : Access.Read, false, false);
-      if (c !== 0) return this.fault(requester, iova, len, write, write && c === 2 ? "read-only" : "not-present");
-      base = this.pt.outPageBase;
-      writable = (this.pt.outFlags & PteFlag.Write) !== 0;
-    }
-    let slot = -1;
-    for (let i = start; i < start + this.ways; i++) if (this.tag[i] === page && this.dom[i] === domain) slot = i;
-    if (slot < 0) {
-      const set = start / this.ways;
-      slot = start + this.victim[set]!;
-      this.victim[set] = (this.victim[set]! + 1) % this.ways;
-    }
-    this.tag[slot] = page;
-    this.dom[slot] = domain;
-    this.pa[slot] = base;
-    this.writable[slot] = writable ? 1 : 0;
-    return base + off;
+    return inRange >= pages ? pages : this.fault(requester, iova, len, write, "out-of-range");
   }
 
   /** Writability of the page {@link Iommu.leafEntry} last found. */
