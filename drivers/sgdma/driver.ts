@@ -35,7 +35,7 @@ export interface SgdmaDriverOptions {
   readonly maxDescLen?: number;
   /** Interrupts: MSI with INTx fallback (default) or INTx only. */
   readonly irq?: "msi" | "intx";
-  /** Completion timeout per chunk in milliseconds, on top of 1 ms per 100 KB (default 1000). */
+  /** Completion timeout of each engine run in milliseconds, on top of 1 ms per 100 KB (default 1000). */
   readonly timeoutMs?: number;
 }
 
