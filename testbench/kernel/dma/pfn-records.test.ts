@@ -39,4 +39,28 @@ describe("PfnRecords", () => {
     t.remove(c, () => {});
     expect(t.get(11)).toBeUndefined();
   });
+
+  it("visits each page of a large scattered record once, also through repeated pieces", () => {
+    const t = new PfnRecords<{ cpuRanges: number[] }>(new PfnWords());
+    // 300 single-page pieces over pfns 2000..2599 in a scrambled order, every fifth one twice.
+    const ranges: number[] = [];
+    const want = new Set<number>();
+    for (let i = 0; i < 300; i++) {
+      const pfn = 2000 + ((i * 7919) % 600);
+      want.add(pfn);
+      ranges.push(pfn * PAGE, PAGE);
+      if (i % 5 === 0) ranges.push(pfn * PAGE + 100, 8);
+    }
+    const a = { cpuRanges: ranges };
+    const added: number[] = [];
+    t.add(a, (p) => added.push(p));
+    expect(added).toHaveLength(want.size);
+    expect(new Set(added)).toEqual(want);
+    for (const p of want) expect(t.get(p)).toEqual([a]);
+    const removed: number[] = [];
+    t.remove(a, (p) => removed.push(p));
+    expect(new Set(removed)).toEqual(want);
+    expect(removed).toHaveLength(want.size);
+    for (const p of want) expect(t.get(p)).toBeUndefined();
+  });
 });

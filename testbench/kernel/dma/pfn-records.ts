@@ -4,8 +4,8 @@
  * typed-array operations on one cache line and no allocation: records get small slot numbers
  * (once per record); a pfn's words in the detectors' shared table (pfn-words.ts) hold the number
  * of records, the slot of a page held by one record, and a generation stamp that visits each page
- * of a record once (instead of a Set). Only a page shared by several records keeps a list (a Map
- * entry).
+ * of a small record once (instead of a Set; a large one is deduplicated through a bitmap over its
+ * span). Only a page shared by several records keeps a list (a Map entry).
  */
 
 import { PFN_WORDS, PfnWords, Word } from "./pfn-words.js";
@@ -31,6 +31,8 @@ export class PfnRecords<T extends PfnRecord> {
   private gen = 0;
   /** The pfns {@link PfnRecords.collect} found (reused, grown on demand). */
   private pfns = new Float64Array(64);
+  /** Page bitmap of {@link PfnRecords.collect} (reused, grown on demand). */
+  private bits = new Int32Array(64);
 
   /** Records holding page `pfn` (undefined when none). */
   get(pfn: number): readonly T[] | undefined {
@@ -110,7 +112,7 @@ export class PfnRecords<T extends PfnRecord> {
     }
   }
 
-  /** Call `fn` for each pfn of `r`'s CPU buffer, each once, in first-seen order. */
+  /** Call `fn` for each pfn of `r`'s CPU buffer, each once. */
   forEachPfn(r: T, fn: (pfn: number) => void): void {
     const count = this.collect(r);
     const pfns = this.pfns;
@@ -118,12 +120,58 @@ export class PfnRecords<T extends PfnRecord> {
   }
 
   /**
-   * The distinct pfns of `r`'s CPU buffer into {@link PfnRecords.pfns}, in first-seen order, their
-   * tables made on the way; returns how many. The callers' callbacks never collect again while
-   * they run, so the buffer is shared.
+   * The distinct pfns of `r`'s CPU buffer into {@link PfnRecords.pfns}, their tables made on the
+   * way; returns how many. The callers' callbacks never collect again while they run, so the
+   * buffer is shared.
    */
   private collect(r: T): number {
     const c = r.cpuRanges;
+    // The span of the pages: when it is not much larger than their number, a bitmap over it
+    // dedups them and yields them in ascending order, so the passes over them walk the per-pfn
+    // words sequentially (the host prefetches those; in first-seen order each page of a 64 MiB
+    // mapping costs a cache miss once the device has streamed the data through the cache).
+    let lo = Infinity;
+    let hi = -Infinity;
+    let pages = 0;
+    for (let k = 0; k < c.length; k += 2) {
+      const first = Math.floor(c[k]! / PAGE);
+      const last = Math.floor((c[k]! + Math.max(c[k + 1]!, 1) - 1) / PAGE);
+      if (first < lo) lo = first;
+      if (last > hi) hi = last;
+      pages += last - first + 1;
+    }
+    if (pages > 64 && hi - lo < 64 * pages && lo >= 0 && hi < 2 ** 52) return this.collectSorted(c, lo, hi);
+    return this.collectStamped(c);
+  }
+
+  /** {@link PfnRecords.collect} through a bitmap of `[lo, hi]`: ascending. */
+  private collectSorted(c: readonly number[], lo: number, hi: number): number {
+    const words = Math.floor((hi - lo) / 32) + 1;
+    if (this.bits.length < words) this.bits = new Int32Array(Math.max(words, 2 * this.bits.length));
+    const bits = this.bits;
+    bits.fill(0, 0, words);
+    for (let k = 0; k < c.length; k += 2) {
+      const first = Math.floor(c[k]! / PAGE) - lo;
+      const last = Math.floor((c[k]! + Math.max(c[k + 1]!, 1) - 1) / PAGE) - lo;
+      for (let p = first; p <= last; p++) bits[p >> 5] |= 1 << (p & 31);
+    }
+    let count = 0;
+    for (let w = 0; w < words; w++) {
+      let v = bits[w]!;
+      while (v !== 0) {
+        const b = 31 - Math.clz32(v & -v);
+        v &= v - 1;
+        const p = lo + w * 32 + b;
+        if (count === this.pfns.length) this.growPfns();
+        this.pfns[count++] = p;
+        this.words.tableFor(p);
+      }
+    }
+    return count;
+  }
+
+  /** {@link PfnRecords.collect} in first-seen order, stamping each page's words to visit it once. */
+  private collectStamped(c: readonly number[]): number {
     // One piece covers distinct pages; several may share pages (stamped to visit each once).
     const several = c.length > 2;
     let gen = 0;
@@ -145,14 +193,16 @@ export class PfnRecords<T extends PfnRecord> {
           if (w[i] === gen) continue;
           w[i] = gen;
         }
-        if (count === this.pfns.length) {
-          const grown = new Float64Array(2 * count);
-          grown.set(this.pfns);
-          this.pfns = grown;
-        }
+        if (count === this.pfns.length) this.growPfns();
         this.pfns[count++] = p;
       }
     }
     return count;
+  }
+
+  private growPfns(): void {
+    const grown = new Float64Array(2 * this.pfns.length);
+    grown.set(this.pfns);
+    this.pfns = grown;
   }
 }
