@@ -123,7 +123,7 @@ interface Cursor {
 /** Descriptors of the next engine run from `cur`: pieces of at most `maxLen` bytes, at most `limit`. */
 function runLength(m: UserDma, cur: Cursor, maxLen: number, limit: number): number {
   let n = 0;
-  for (let i = cur.seg, off = cur.off; i < m.count && n < limit; i++, off = 0) n += Math.min(Math.ceil((m.len(i) - off) / maxLen), limit - n);
+  for (let i = cur.seg, off = cur.off; i < m.count && n < limit; i++, off = 0) n += Math.min(Math.max(0, Math.ceil((m.len(i) - off) / maxLen)), limit - n);
   return n;
 }
 
@@ -207,7 +207,7 @@ async function transferChunk(k: Kernel, card: SgdmaCard, e: Engine, buf: UserVA,
   let ret = 0;
   for (;;) {
     const total = runLength(m, cur, card.maxDescLen, e.ringDescs);
-    if (total === 0) break;
+    if (!(total > 0)) break;
     const r = await runEngine(k, card, e, m, cur, total, toCard);
     if (r < 0) {
       ret = r;
