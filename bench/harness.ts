@@ -114,15 +114,25 @@ export function nsPerOp(run: (iterations: number) => void, opsPerIteration: numb
 
 /** Median milliseconds of an async action. */
 export async function msPerRun(run: () => Promise<void>, opts: SampleOptions): Promise<number> {
+  await warmUp(run, opts);
+  return median(await samplesMs(run, opts.samples));
+}
+
+/** Run an async action `opts.warmup` times, and on until `opts.warmupMs` of CPU time have passed. */
+export async function warmUp(run: () => Promise<void>, opts: SampleOptions): Promise<void> {
   const w0 = nowNs();
   for (let i = 0; i < opts.warmup || (nowNs() - w0) / 1e6 < (opts.warmupMs ?? 0); i++) await run();
+}
+
+/** Milliseconds of each of `n` runs of an async action. */
+export async function samplesMs(run: () => Promise<void>, n: number): Promise<number[]> {
   const samples: number[] = [];
-  for (let i = 0; i < opts.samples; i++) {
+  for (let i = 0; i < n; i++) {
     const t0 = nowNs();
     await run();
     samples.push((nowNs() - t0) / 1e6);
   }
-  return median(samples);
+  return samples;
 }
 
 /** Result sink so that benchmark loops are not optimised away. */
