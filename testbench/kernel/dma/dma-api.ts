@@ -756,9 +756,12 @@ export class DmaApi implements KernelApiPart {
     if (!m) return;
     st.generation++;
     if (this.iommu.enabled && !this.board.forceBounce) {
-      for (let i = 0; i < Math.min(nents, sgl.length); i++) {
-        const s = sgl[i]!;
-        if (s.page) this.syncForCpu(pfnOf(s.page) * PAGE + s.offset, s.length, dir);
+      // syncForCpu does nothing on a coherent board or for DMA_TO_DEVICE: skip the walk over the list.
+      if (!this.board.coherent && dir !== DMA_TO_DEVICE) {
+        for (let i = 0; i < Math.min(nents, sgl.length); i++) {
+          const s = sgl[i]!;
+          if (s.page) this.syncForCpu(pfnOf(s.page) * PAGE + s.offset, s.length, dir);
+        }
       }
       this.iommuUnmap(st, m.iovaBase);
     } else {
