@@ -626,8 +626,6 @@ export class Cpu {
       const pfn = (lo >>> 12) + (hi & 0x7ff) * 1048576;
       pageBase = pfn * PAGE;
       if (pageBase < this.ramLo || pageBase + PAGE > this.ramHi || this.lastRegionGen !== this.bus.generation) return -1;
-      const id = this.ram.pageId(pfn, true);
-      if (id < 0) return -1;
       const w = (allow & F_W) !== 0 && (lo & F_D) !== 0;
       const x = nx >= 0;
       let attr = T_KR | (w ? T_KW : 0) | (x ? T_KX : 0);
@@ -645,14 +643,14 @@ export class Cpu {
       this.tlbFk3[e] = (attr & T_UW) !== 0 ? key : TLB_NO_KEY;
       this.tlbIoKey[e] = TLB_NO_KEY;
       this.tlbPageBase[e] = pageBase;
-      this.tlbView[e] = this.ram.slabView(id);
-      this.tlbViewBase[e] = this.ram.slabOffset(id);
+      // The RAM page's slab is looked up when a line is first filled (fillLine), if ever.
+      this.tlbView[e] = null;
       this.tlbRegion[e] = null;
     }
     const ln = off >> this.lineShift;
     const line = pageBase * this.invLineSize + ln;
     let i = this.dcache.find(line);
-    if (i < 0) i = this.dcache.fill(line, this.tlbView[e]!, this.tlbViewBase[e]! + ln * this.lineSize, true);
+    if (i < 0) i = this.fillLine(e, line, ln, true);
     this.lineHint[(e << this.hintShift) + ln] = i;
     return i;
   }
@@ -872,13 +870,26 @@ export class Cpu {
 
   /** Line index in the cache for offset `off` of TLB entry `e`, allocating (and loading) on a miss; refreshes the way hint. */
   private lineFor(e: number, off: number, load: boolean): number {
-    const tlb = this.tlb;
     const ln = off >>> this.lineShift;
     const line = this.tlbPageBase[e]! * this.invLineSize + ln;
     let i = this.dcache.find(line);
-    if (i < 0) i = this.dcache.fill(line, tlb.view[e]!, tlb.viewBase[e]! + ln * this.lineSize, load);
+    if (i < 0) i = this.fillLine(e, line, ln, load);
     this.lineHint[(e << this.hintShift) + ln] = i;
     return i;
+  }
+
+  /**
+   * Allocate cache line `line`, line `ln` of the page of cached TLB entry `e`. An entry without a
+   * view maps RAM whose slab was not looked up at fill time (see missLine): it is resolved now.
+   */
+  private fillLine(e: number, line: number, ln: number, load: boolean): number {
+    let view = this.tlbView[e];
+    if (!view) {
+      const id = this.ram.pageId(this.tlbPageBase[e]! * INV_PAGE, true);
+      view = this.tlbView[e] = this.ram.slabView(id);
+      this.tlbViewBase[e] = this.ram.slabOffset(id);
+    }
+    return this.dcache.fill(line, view, this.tlbViewBase[e]! + ln * this.lineSize, load);
   }
 
   /**

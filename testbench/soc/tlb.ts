@@ -120,7 +120,11 @@ export class Tlb {
    */
   readonly ioKey: Float64Array;
   /** Physical address of the 4 KiB page. @internal */ readonly pageBase: Float64Array;
-  /** Data view of the backing (RAM slab or device memory), null for I/O. @internal */ readonly view: (DataView | null)[];
+  /**
+   * Data view of the backing (RAM slab or device memory), null for I/O, and for cached RAM
+   * entries whose slab the CPU looks up when it first fills a line. @internal
+   */
+  readonly view: (DataView | null)[];
   /** Byte offset of the page inside `view`, or of the page inside the MMIO region. @internal */ readonly viewBase: Float64Array;
   /** MMIO region of I/O entries (null: no region, bus error path). @internal */ readonly region: (BusRegion | null)[];
   private readonly victim: Uint8Array;
