@@ -18,12 +18,12 @@ export const TlbAttr = {
   UserWrite: 0x8,
   KernelExec: 0x10,
   UserExec: 0x20,
-  /** Backing kind, bits 8..9. */
+  /** Backing kind, bits 8..9 (written as literals so that their types are too). */
   KindShift: 8,
-  KindCached: 0 << 8,
-  KindDirect: 1 << 8,
-  KindIo: 2 << 8,
-  KindMask: 3 << 8,
+  KindCached: 0x000,
+  KindDirect: 0x100,
+  KindIo: 0x200,
+  KindMask: 0x300,
 } as const;
 
 /** Largest ASID (ASIDs are 16-bit; 0xffff tags global entries in the lookup key). @public */
