@@ -96,6 +96,7 @@ export class Cpu {
   private readonly tlbView: (DataView | null)[];
   private readonly tlbAttr: Int32Array;
   private readonly tlbStats: Float64Array;
+  private readonly tlbSlowWays: Int32Array;
   private readonly tlbViewBase: Float64Array;
   private readonly tlbRegion: (BusRegion | null)[];
   /**
@@ -178,6 +179,7 @@ export class Cpu {
     this.tlbView = tlb.view;
     this.tlbAttr = tlb.attr;
     this.tlbStats = tlb.stats;
+    this.tlbSlowWays = tlb.slowWays;
     this.tlbViewBase = tlb.viewBase;
     this.tlbRegion = tlb.region;
     this.lineHint = new Int32Array(tlb.sets * tlb.ways * this.linesPerPage).fill(-1);
@@ -265,7 +267,7 @@ export class Cpu {
     const inWord = off & this.lineMask;
     let line = C.NotTried;
     if (inWord <= this.lastWordInLine) {
-      line = this.missLine(va, off, false);
+      line = this.missLine(va, off, false, e);
       if (line >= 0) return this.dcData.getUint32((line << this.lineShift) + inWord, true);
     }
     return this.load32Slow(va, off, line);
@@ -297,7 +299,7 @@ export class Cpu {
     const inWord = off & this.lineMask;
     let line = C.NotTried;
     if (inWord <= this.lastWordInLine) {
-      line = this.missLine(va, off, true);
+      line = this.missLine(va, off, true, e);
       if (line >= 0) {
         this.dcData.setUint32((line << this.lineShift) + inWord, value, true);
         this.dcDirty[line] = 1;
@@ -582,39 +584,42 @@ export class Cpu {
   /**
    * The common miss, flat: the cache line (allocated and loaded on a cache miss) for offset `off`
    * of the page of `va`, accessed for a read or a `write` in this mode, when the page is cached
-   * RAM. One scan of the TLB set: an entry usable for the access is a hit; an entry for device
-   * registers the access may use answers {@link C.IoEntry} (the entry in `lastIo`); with no entry
-   * for the page, a 4-level walk (upper levels from the paging-structure cache when it holds
-   * them) over present entries whose accessed (and, for writes, dirty) bits are already set, with
-   * the permissions granted, fills the set's free or victim way. Returns -1, having changed
-   * nothing, for everything else (faults, huge pages, A/D updates, uncached memory, permission
-   * refills, other profiles, TLB tracing): the general path handles those.
+   * RAM. The caller's scan of the set's fast keys stopped at `e`: the entry it matched (a TLB hit
+   * whose line missed), or the end of the set. Else an entry for device registers the access may
+   * use answers {@link C.IoEntry} (the entry in `lastIo`); with no entry for the page, a 4-level
+   * walk (upper levels from the paging-structure cache when it holds them) over present entries
+   * whose accessed (and, for writes, dirty) bits are already set, with the permissions granted,
+   * fills the set's free or victim way. Returns -1, having changed nothing, for everything else
+   * (faults, huge pages, A/D updates, uncached memory, permission refills, other profiles, TLB
+   * tracing): the general path handles those.
    */
-  private missLine(va: number, off: number, write: boolean): number {
+  private missLine(va: number, off: number, write: boolean, e: number): number {
     const vpn = Math.floor(va * C.InvPage);
     const kb = vpn * 65536;
     const k = kb + this.asid;
     const kg = kb + 0xffff;
-    const keys = this.tlbKey;
-    const start = (vpn & this.tlbSetMask) * this.tlbWays;
+    const set = vpn & this.tlbSetMask;
+    const start = set * this.tlbWays;
     const end = start + this.tlbWays;
     let slot = -1;
-    let e = start;
-    for (; e < end; e++) {
-      const t = keys[e];
-      if (t === k || t === kg) break;
-      if (slot < 0 && t === C.NoKey) slot = e;
+    // Another entry of the page, or a free way, can only be among the ways the set's mask marks
+    // invalid or not fast for this access class.
+    if (e === end && ((this.tlbSlowWays[set]! >> ((this.userMode ? 16 : 0) + (write ? 8 : 0))) & 0xff) !== 0) {
+      const keys = this.tlbKey;
+      for (let i = start; i < end; i++) {
+        const t = keys[i];
+        if (t === k || t === kg) {
+          // Not fast: device registers go to the bus, anything else to the general path.
+          if (this.tlbIoKey[i] !== t || (this.tlbAttr[i]! & (write ? this.writeBit : this.readBit)) === 0) return -1;
+          this.ioHits++;
+          this.lastIo = i;
+          return C.IoEntry;
+        }
+        if (slot < 0 && t === C.NoKey) slot = i;
+      }
     }
     let pageBase: number;
     if (e < end) {
-      // A TLB hit: cached memory this mode may access stays here, device registers go to the bus.
-      const f = (write ? this.writeKeys : this.readKeys)[e];
-      if (f !== k && f !== kg) {
-        if (this.tlbIoKey[e] !== keys[e] || (this.tlbAttr[e]! & (write ? this.writeBit : this.readBit)) === 0) return -1;
-        this.ioHits++;
-        this.lastIo = e;
-        return C.IoEntry;
-      }
       this.tlbStats[0]++;
       pageBase = this.tlbPageBase[e]!;
     } else {
@@ -652,10 +657,10 @@ export class Cpu {
       if ((allow & F.U) !== 0) attr |= T.UR | (w ? T.UW : 0) | (x ? T.UX : 0);
       this.tlbStats[1]++;
       this.tlbStats[2]++;
-      e = slot >= 0 ? slot : this.tlb.victimOf(vpn & this.tlbSetMask, start);
+      e = slot >= 0 ? slot : this.tlb.victimOf(set, start);
       // What Tlb.fill writes for a cached entry.
       const key = (lo & F.G) !== 0 ? kg : k;
-      keys[e] = key;
+      this.tlbKey[e] = key;
       this.tlbAttr[e] = attr;
       this.tlbFk0[e] = key;
       this.tlbFk1[e] = w ? key : C.NoKey;
@@ -666,6 +671,11 @@ export class Cpu {
       // The RAM page's slab is looked up when a line is first filled (fillLine), if ever.
       this.tlbView[e] = null;
       this.tlbRegion[e] = null;
+      if (this.tlbWays <= 8) {
+        // Tlb.markWay: the entry is slow for kernel writes unless writable, and for the user accesses it does not allow.
+        const slow = (w ? 0 : 0x100) | ((attr & T.UR) !== 0 ? 0 : 0x10000) | ((attr & T.UW) !== 0 ? 0 : 0x1000000);
+        this.tlbSlowWays[set] = (this.tlbSlowWays[set]! & ~(0x01010101 << (e - start))) | (slow << (e - start));
+      }
     }
     const ln = off >> this.lineShift;
     const line = pageBase * this.invLineSize + ln;

@@ -3,6 +3,7 @@ import { bootSoc } from "./boot.js";
 import type { BareSoc } from "./boot.js";
 import { PteFlag } from "./pagetable.js";
 import { TraceKind } from "./trace.js";
+import type { BoardConfig } from "../harness/board.js";
 
 let tb: BareSoc | undefined;
 afterEach(async () => {
@@ -12,8 +13,8 @@ afterEach(async () => {
 
 const KVA = -0x778000000000;
 
-async function setup() {
-  tb = await bootSoc({ board: "pc" });
+async function setup(overrides?: Partial<BoardConfig>) {
+  tb = await bootSoc({ board: "pc", overrides });
   let next = 0x1000000;
   const alloc = (): number => ((next += 4096), next - 4096);
   const { mmu, cpu, tlb } = tb.soc;
@@ -132,5 +133,31 @@ describe("Tlb", () => {
     const walks = tlb.walks;
     cpu.load32(KVA); // evicted first (round robin)
     expect(tlb.walks).toBe(walks + 1);
+  });
+
+  // The CPU's miss path skips its scan of a set whose ways are all valid and fast for the access
+  // (kept in a per-set mask up to 8 ways); with more ways it always scans.
+  it.each([{ sets: 64, ways: 4 }, { sets: 2, ways: 16 }])("keeps one entry per page and fills a flushed way first ($sets x $ways)", async (geometry) => {
+    const { mmu, cpu, tlb, kernel, alloc } = await setup({ tlb: geometry });
+    const stride = tlb.sets * 4096;
+    const page = (i: number): number => KVA + i * stride;
+    for (let i = 0; i <= tlb.ways; i++) cpu.load32(page(i)); // sets the accessed bits, so later walks are the CPU's own
+    tlb.flushAll();
+    for (let i = 0; i < tlb.ways; i++) cpu.load32(page(i));
+    expect(tlb.probe(page(0) / 4096, 1)).toBe(0); // the first invalid way, not the round-robin victim
+    expect(tlb.validEntries).toBe(tlb.ways);
+    const walks = tlb.walks;
+    cpu.load32(page(1) + 0x840); // another line of a page in the TLB: a hit
+    expect(tlb.walks).toBe(walks);
+    tlb.flushRange(page(1));
+    cpu.load32(page(tlb.ways)); // takes the flushed way, not a victim
+    for (let i = 0; i < tlb.ways; i++) if (i !== 1) cpu.load32(page(i));
+    expect([tlb.walks, tlb.validEntries]).toEqual([walks + 1, tlb.ways]);
+    // A read-only page of the same set: its entry is not fast for writes, so a write finds it.
+    const ro = tlb.sets * 4096 * 16;
+    mmu.map(kernel, ro, 0x140000, 0x1000, 0, alloc);
+    expect(cpu.load32(ro)).toBe(0);
+    expect(() => cpu.store32(ro, 1)).toThrow(/protection/);
+    expect(tlb.validEntries).toBe(tlb.ways);
   });
 });

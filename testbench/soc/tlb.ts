@@ -128,6 +128,16 @@ export class Tlb {
   /** Byte offset of the page inside `view`, or of the page inside the MMIO region. @internal */ readonly viewBase: Float64Array;
   /** MMIO region of I/O entries (null: no region, bus error path). @internal */ readonly region: (BusRegion | null)[];
   private readonly victim: Uint8Array;
+  /**
+   * Per set, with at most 8 ways: byte c has bit w set when way w is invalid or not fast for
+   * access class c (see {@link Tlb.fastKey}). With its class's byte clear, every way is valid and
+   * fast for the class, so a lookup whose fast keys matched none matches no entry and finds no
+   * free way: the CPU's miss path takes the victim without scanning. All ones with more ways.
+   * @internal
+   */
+  readonly slowWays: Int32Array;
+  /** {@link Tlb.slowWays} of an empty set. */
+  private readonly emptyWays: number;
 
   constructor(@inject(BOARD) board: BoardConfig, @inject(TRACE) private readonly trace: TraceRing) {
     this.sets = board.tlb.sets;
@@ -148,6 +158,8 @@ export class Tlb {
     this.view = new Array<DataView | null>(n).fill(null);
     this.region = new Array<BusRegion | null>(n).fill(null);
     this.victim = new Uint8Array(this.sets);
+    this.emptyWays = this.ways <= 8 ? ((1 << this.ways) - 1) * 0x01010101 : -1;
+    this.slowWays = new Int32Array(this.sets).fill(this.emptyWays);
   }
 
   /** Index of the entry translating `vpn` for `asid` (or a global one), or -1. Counts a hit or miss. */
@@ -207,6 +219,14 @@ export class Tlb {
   }
 
   /**
+   * Note in {@link Tlb.slowWays} that way `way` of `set` now holds a valid entry, not fast for the
+   * access classes c whose bits 1 << 8c are set in `slow`. @internal
+   */
+  markWay(set: number, way: number, slow: number): void {
+    if (this.ways <= 8) this.slowWays[set] = (this.slowWays[set]! & ~(0x01010101 << way)) | (slow << way);
+  }
+
+  /**
    * Write entry `slot` (chosen by {@link Tlb.slotFor} or a caller's own scan) for the page of `va`
    * with ASID tag `tag` (0xffff: global). Takes the caller's `va` rather than vpn or key so that a
    * non-inlined call boxes no new heap numbers. @internal
@@ -217,12 +237,14 @@ export class Tlb {
     this.key[slot] = key;
     this.attr[slot] = attr;
     // An entry is fast for a class when it maps cached memory with that permission.
+    let slow = 0x01010101;
     if ((attr & KIND_MASK) === KIND_CACHED) {
       this.fk0[slot] = (attr & A_KR) !== 0 ? key : NO_KEY;
       this.fk1[slot] = (attr & A_KW) !== 0 ? key : NO_KEY;
       this.fk2[slot] = (attr & A_UR) !== 0 ? key : NO_KEY;
       this.fk3[slot] = (attr & A_UW) !== 0 ? key : NO_KEY;
       this.ioKey[slot] = NO_KEY;
+      slow = ((attr & A_KR) !== 0 ? 0 : 0x1) | ((attr & A_KW) !== 0 ? 0 : 0x100) | ((attr & A_UR) !== 0 ? 0 : 0x10000) | ((attr & A_UW) !== 0 ? 0 : 0x1000000);
     } else {
       this.fk0[slot] = this.fk1[slot] = this.fk2[slot] = this.fk3[slot] = NO_KEY;
       this.ioKey[slot] = region !== null && (attr & KIND_MASK) === KIND_IO ? key : NO_KEY;
@@ -231,6 +253,8 @@ export class Tlb {
     this.view[slot] = view;
     this.viewBase[slot] = viewBase;
     this.region[slot] = region;
+    const set = Math.floor(slot / this.ways);
+    this.markWay(set, slot - set * this.ways, slow);
     if (this.trace.tlbEvents) this.trace.record(TraceKind.Tlb, vpn * 4096, 4096, pageBase, SOURCE_CPU, "fill");
   }
 
@@ -244,6 +268,7 @@ export class Tlb {
     this.ioKey.fill(NO_KEY);
     this.view.fill(null);
     this.region.fill(null);
+    this.slowWays.fill(this.emptyWays);
     this.noteFlush(0, 0, "flush-all");
   }
 
@@ -300,6 +325,10 @@ export class Tlb {
   }
 
   private drop(i: number): void {
+    if (this.ways <= 8) {
+      const set = Math.floor(i / this.ways);
+      this.slowWays[set] = this.slowWays[set]! | (0x01010101 << (i - set * this.ways));
+    }
     this.key[i] = NO_KEY;
     this.fk0[i] = this.fk1[i] = this.fk2[i] = this.fk3[i] = this.ioKey[i] = NO_KEY;
     this.view[i] = null;
