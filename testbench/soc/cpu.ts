@@ -672,7 +672,7 @@ export class Cpu {
       this.tlbView[e] = null;
       this.tlbRegion[e] = null;
       if (this.tlbWays <= 8) {
-        // Tlb.markWay: the entry is slow for kernel writes unless writable, and for the user accesses it does not allow.
+        // As Tlb.markWay: the entry is slow for kernel writes unless writable, and for the user accesses it does not allow.
         const slow = (w ? 0 : 0x100) | ((attr & T.UR) !== 0 ? 0 : 0x10000) | ((attr & T.UW) !== 0 ? 0 : 0x1000000);
         this.tlbSlowWays[set] = (this.tlbSlowWays[set]! & ~(0x01010101 << (e - start))) | (slow << (e - start));
       }

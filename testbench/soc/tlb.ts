@@ -220,9 +220,9 @@ export class Tlb {
 
   /**
    * Note in {@link Tlb.slowWays} that way `way` of `set` now holds a valid entry, not fast for the
-   * access classes c whose bits 1 << 8c are set in `slow`. @internal
+   * access classes c whose bits `1 << 8 * c` are set in `slow` (the CPU's miss path does the same).
    */
-  markWay(set: number, way: number, slow: number): void {
+  private markWay(set: number, way: number, slow: number): void {
     if (this.ways <= 8) this.slowWays[set] = (this.slowWays[set]! & ~(0x01010101 << way)) | (slow << way);
   }
 
