@@ -167,7 +167,7 @@ describe("sgdma: transfers", () => {
   });
 
   it("returns the same bytes card→host (loopback checksum over a scattered chain)", () => {
-    const { dev, host, eng, putDesc, run, fill } = setup();
+    const { dev, host, eng, putDesc, run, fill } = setup({ chunkBytes: 64 << 10 });
     const total = 200_000;
     fill(0x20000, total, 42);
     // H2C: five pieces of different sizes (one above the 64 KiB per-event budget), scattered in RAM order.
