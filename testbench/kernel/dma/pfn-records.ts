@@ -12,6 +12,16 @@ import { PFN_WORDS, PfnWords, Word } from "./pfn-words.js";
 
 const PAGE = 4096;
 
+/** First pfn of piece `k` (at `c[k]`, length `c[k + 1]`) of a record's CPU ranges. */
+function firstPfn(c: readonly number[], k: number): number {
+  return Math.floor(c[k]! / PAGE);
+}
+
+/** Last pfn of piece `k` (a zero length counts its first page). */
+function lastPfn(c: readonly number[], k: number): number {
+  return Math.floor((c[k]! + Math.max(c[k + 1]!, 1) - 1) / PAGE);
+}
+
 /** What the per-page visitors need of a record. @internal */
 export interface PfnRecord {
   /** Physical pieces as [pa, len, pa, len, ...]. */
@@ -134,8 +144,8 @@ export class PfnRecords<T extends PfnRecord> {
     let hi = -Infinity;
     let pages = 0;
     for (let k = 0; k < c.length; k += 2) {
-      const first = Math.floor(c[k]! / PAGE);
-      const last = Math.floor((c[k]! + Math.max(c[k + 1]!, 1) - 1) / PAGE);
+      const first = firstPfn(c, k);
+      const last = lastPfn(c, k);
       if (first < lo) lo = first;
       if (last > hi) hi = last;
       pages += last - first + 1;
@@ -151,8 +161,8 @@ export class PfnRecords<T extends PfnRecord> {
     const bits = this.bits;
     bits.fill(0, 0, words);
     for (let k = 0; k < c.length; k += 2) {
-      const first = Math.floor(c[k]! / PAGE) - lo;
-      const last = Math.floor((c[k]! + Math.max(c[k + 1]!, 1) - 1) / PAGE) - lo;
+      const first = firstPfn(c, k) - lo;
+      const last = lastPfn(c, k) - lo;
       for (let p = first; p <= last; p++) bits[p >> 5] |= 1 << (p & 31);
     }
     let count = 0;
@@ -184,8 +194,8 @@ export class PfnRecords<T extends PfnRecord> {
     }
     let count = 0;
     for (let k = 0; k < c.length; k += 2) {
-      const first = Math.floor(c[k]! / PAGE);
-      const last = Math.floor((c[k]! + Math.max(c[k + 1]!, 1) - 1) / PAGE);
+      const first = firstPfn(c, k);
+      const last = lastPfn(c, k);
       for (let p = first; p <= last; p++) {
         const w = this.words.tableFor(p);
         if (several) {
